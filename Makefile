@@ -1,0 +1,29 @@
+# Two commands for a fresh clone: `make demo` and `make test` (both create .venv first).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch/torchvision pinned here only to the releases known to work; pyproject keeps ranges.
+TORCH := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: demo test test-slow venv clean
+
+$(BIN)/gankit: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+venv: $(BIN)/gankit
+
+demo: venv
+	$(BIN)/gankit train gan --data digits --out runs/demo-$$(date +%Y%m%d-%H%M%S)
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+test-slow: venv
+	$(BIN)/python -m pytest -q -m slow
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,138 @@
+"""The Python API, which the CLI also uses: build a config, train, load a run.
+
+    run = gankit.train("wgan_gp", data="toy:ring8", steps=2000, out="runs/ring")
+    model = gankit.load("runs/ring")
+    points = model.sample(2500)
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+
+from gankit.config import (
+    RunConfig,
+    apply_overrides,
+    build_run_config,
+    default_config_path,
+    load_yaml,
+)
+from gankit.errors import GankitError
+from gankit.models import get_model_class
+from gankit.models.base import GANModel
+from gankit.training.checkpoint import latest_checkpoint, load_checkpoint
+from gankit.training.loop import CONFIG_FILE, Trainer, TrainResult, build_model, resolve_device
+
+
+def make_config(
+    model: str,
+    *,
+    config_file: str | Path | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+    **shortcuts: Any,
+) -> RunConfig:
+    """Resolve a run config: the model's packaged defaults, then ``config_file``,
+    then shortcuts (``data``, ``steps``, ``epochs``, ``minutes``, ``device``, ``seed``,
+    ``batch_size``), then ``overrides`` (``["train.steps=100"]`` or ``{"train.steps": 100}``)."""
+    get_model_class(model)
+    default = default_config_path(model)
+    raw = load_yaml(default) if default.is_file() else {}
+    if config_file is not None:
+        raw = _merge(raw, load_yaml(config_file))
+    raw.setdefault("model", {})["name"] = model
+    shortcut_keys = {
+        "data": "data.spec", "steps": "train.steps", "epochs": "train.epochs", "minutes": "train.minutes",
+        "device": "train.device", "seed": "train.seed", "batch_size": "train.batch_size",
+    }
+    unknown = set(shortcuts) - set(shortcut_keys)
+    if unknown:
+        raise GankitError(f"unknown argument(s) {sorted(unknown)}; valid: {', '.join(shortcut_keys)}, overrides")
+    budget = {"steps", "epochs", "minutes"} & {k for k, v in shortcuts.items() if v is not None}
+    if budget:  # an explicit budget replaces the default one instead of racing it
+        for key in ("steps", "epochs", "minutes"):
+            raw.setdefault("train", {})[key] = None
+    for key, value in shortcuts.items():
+        if value is not None:
+            section, field_name = shortcut_keys[key].split(".")
+            raw.setdefault(section, {})[field_name] = value
+    apply_overrides(raw, _override_list(overrides))
+    return build_run_config(raw)
+
+
+def _override_list(overrides: list[str] | dict[str, Any] | None) -> list[str]:
+    if overrides is None:
+        return []
+    if isinstance(overrides, dict):
+        return [f"{k}={v}" for k, v in overrides.items()]
+    return list(overrides)
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def default_run_dir(config: RunConfig, root: str | Path = "runs") -> Path:
+    spec = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(config.data.spec.split(":", 1)[0]).name or "data")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{config.model_name}-{spec}-{stamp}"
+
+
+def train(
+    model: str,
+    *,
+    out: str | Path | None = None,
+    config_file: str | Path | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+    progress: bool = True,
+    **shortcuts: Any,
+) -> TrainResult:
+    """Train ``model`` (a key of ``gankit.MODELS``) and return where its results are."""
+    config = make_config(model, config_file=config_file, overrides=overrides, **shortcuts)
+    config.train.progress = progress and config.train.progress
+    return Trainer(config, Path(out) if out else default_run_dir(config)).fit()
+
+
+def resume(run_dir: str | Path, overrides: list[str] | dict[str, Any] | None = None, **budget: Any) -> TrainResult:
+    """Continue a run from its latest checkpoint; only ``train.*`` settings may change."""
+    run_dir = Path(run_dir)
+    raw = load_yaml(run_dir / CONFIG_FILE)
+    changes = _override_list(overrides) + [f"train.{k}={v}" for k, v in budget.items() if v is not None]
+    for change in changes:
+        if not change.startswith("train."):
+            raise GankitError(f"a resumed run can change only train.* settings, not {change.split('=')[0]}")
+    config = build_run_config(apply_overrides(raw, changes))
+    return Trainer(config, run_dir, resume=True).fit()
+
+
+def load(run_dir: str | Path, *, checkpoint: str | Path | None = None, device: str = "cpu") -> GANModel:
+    """The trained model of a run (latest checkpoint unless one is named), in eval mode."""
+    run_dir = Path(run_dir)
+    if checkpoint is None:
+        if not run_dir.is_dir():
+            raise GankitError(f"run directory not found: {run_dir}")
+        checkpoint = latest_checkpoint(run_dir / "checkpoints")
+        if checkpoint is None:
+            raise GankitError(f"{run_dir} holds no complete checkpoint")
+    target = resolve_device(device)
+    state = load_checkpoint(Path(checkpoint), map_location=target)
+    config = build_run_config(state["config"])
+    model = build_model(config, tuple(state["data_shape"]))
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as error:
+        raise GankitError(f"{checkpoint} does not fit its own configuration: {str(error).splitlines()[0]}") from None
+    model.run_config = config
+    model.step = state["step"]
+    return model.to(target).eval().requires_grad_(False)
+
+
+__all__ = ["TrainResult", "load", "make_config", "resume", "train"]

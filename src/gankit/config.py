@@ -1,0 +1,240 @@
+"""Typed run configuration: dataclasses, YAML files and ``--set`` overrides.
+
+A run is described by a :class:`RunConfig` with three shared sections
+(``data``, ``train``) and one variant section (``model``) whose dataclass is
+owned by the variant (``MODELS[name].Config``). Raw dictionaries from YAML or
+the command line are converted field by field, so an unknown key or a wrong
+type is an error that names the valid choices.
+
+    raw = load_yaml("configs/gan.yaml")
+    apply_overrides(raw, ["train.steps=200", "model.latent_dim=32"])
+    config = build_run_config(raw)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from gankit.errors import GankitError
+
+
+@dataclass
+class DataConfig:
+    """Where training images (or points) come from; see ``gankit data --help``."""
+
+    spec: str = "digits"
+    image_size: int | None = None  # None: the data set's own size (digits: 16)
+    channels: int | None = None  # 1 = grey, 3 = RGB, None = as stored
+    classes: list[int] | None = None  # keep only these labels
+    split: Literal["train", "test"] = "train"
+    seed: int = 0  # toy sampling and any shuffling before splits
+    # 2-D toy mixtures (VEEGAN / PacGAN): ring radius, grid spacing, mode std.
+    radius: float = 2.0
+    spacing: float = 2.0
+    std: float | None = None  # None: 0.02 for the ring, 0.05 for the grid
+    toy_samples: int = 100_000
+    # Decode the whole set into one tensor ("auto": when it fits in max_memory_mb).
+    in_memory: Literal["auto", "always", "never"] = "auto"
+    max_memory_mb: int = 2048
+    num_workers: int = 2  # decoding workers when streaming from disk
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "image_size", "channels", "toy_samples", "max_memory_mb")
+        _check_positive(self, "radius", "spacing", "std")
+        if self.channels not in (None, 1, 3):
+            raise GankitError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
+        if self.num_workers < 0:
+            raise GankitError(f"data.num_workers must be >= 0, got {self.num_workers}")
+
+
+@dataclass
+class TrainConfig:
+    """How long and how the shared loop trains; budgets combine (first one reached stops)."""
+
+    batch_size: int = 64
+    steps: int | None = None  # one step = one call of train_step = one batch
+    epochs: float | None = None
+    minutes: float | None = None
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    log_every: int = 25  # steps between scalar rows in metrics.jsonl
+    sample_every: int = 500  # steps between sample grids in RUN/samples/
+    checkpoint_every: int = 1000
+    eval_every: int = 0  # steps between in-training evaluations (0: only at the end)
+    keep_checkpoints: int = 3
+    num_preview: int = 64  # samples in each grid
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "batch_size", "steps", "epochs", "minutes", "log_every")
+        _check_positive(self, "sample_every", "checkpoint_every", "keep_checkpoints", "num_preview")
+        if self.eval_every < 0:
+            raise GankitError(f"train.eval_every must be >= 0, got {self.eval_every}")
+        if self.steps is None and self.epochs is None and self.minutes is None:
+            raise GankitError("set a training budget: train.steps, train.epochs or train.minutes")
+
+
+@dataclass
+class RunConfig:
+    """Everything needed to rebuild a run; stored as ``RUN/config.yaml``."""
+
+    model_name: str
+    model: Any  # the variant's own dataclass
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=1000))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": {"name": self.model_name, **dataclasses.asdict(self.model)},
+            "data": dataclasses.asdict(self.data),
+            "train": dataclasses.asdict(self.train),
+        }
+
+
+def _check_positive(obj: Any, *names: str) -> None:
+    section = type(obj).__name__.removesuffix("Config").lower()
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None and value <= 0:
+            raise GankitError(f"{section}.{name} must be > 0, got {value}")
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise GankitError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise GankitError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise GankitError(f"{path} must hold a mapping of sections, got {type(raw).__name__}")
+    return raw
+
+
+def default_config_path(model_name: str) -> Path:
+    return Path(__file__).parent / "configs" / f"{model_name}.yaml"
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``section.key=value`` strings in place; values are parsed as YAML scalars."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise GankitError(f"--set expects section.key=value, got {item!r}")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        node = raw
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise GankitError(f"--set {item}: {part!r} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return raw
+
+
+def build_run_config(raw: dict[str, Any]) -> RunConfig:
+    """Turn a raw nested dict into a validated :class:`RunConfig`."""
+    from gankit.models import get_model_class
+
+    unknown = set(raw) - {"model", "data", "train"}
+    if unknown:
+        raise GankitError(f"unknown config section(s) {sorted(unknown)}; valid: data, model, train")
+    model_raw = dict(raw.get("model") or {})
+    name = model_raw.pop("name", None)
+    if not name:
+        raise GankitError("the config names no model (model.name)")
+    model_class = get_model_class(name)
+    return RunConfig(
+        model_name=name,
+        model=from_dict(model_class.Config, model_raw, "model"),
+        data=from_dict(DataConfig, raw.get("data") or {}, "data"),
+        train=from_dict(TrainConfig, raw.get("train") or {}, "train"),
+    )
+
+
+def from_dict(cls: type, raw: dict[str, Any], section: str) -> Any:
+    """Build dataclass ``cls`` from ``raw``, converting and checking every field."""
+    if not isinstance(raw, dict):
+        raise GankitError(f"config section {section!r} must be a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    valid = [f.name for f in dataclasses.fields(cls) if f.init]
+    kwargs = {}
+    for key, value in raw.items():
+        if key not in valid:
+            raise GankitError(f"unknown key {section}.{key}; valid keys: {', '.join(sorted(valid))}")
+        kwargs[key] = _convert(value, hints[key], f"{section}.{key}")
+    return cls(**kwargs)
+
+
+def _convert(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _convert(value, option, where)
+            except GankitError as error:
+                errors.append(str(error))
+        raise GankitError(errors[0])
+    if origin is Literal:
+        if value not in args:
+            raise GankitError(f"{where} must be one of {', '.join(map(str, args))}, got {value!r}")
+        return value
+    if origin in (list, tuple):
+        items = parse_list(value, where)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(items) != len(args):
+                raise GankitError(f"{where} needs {len(args)} values, got {len(items)}")
+            return tuple(_convert(v, a, where) for v, a in zip(items, args))
+        item_type = args[0] if args else Any
+        converted = [_convert(v, item_type, where) for v in items]
+        return tuple(converted) if origin is tuple else converted
+    if hint is Any:
+        return value
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise GankitError(f"{where} must be true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise GankitError(f"{where} must be an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise GankitError(f"{where} must be a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise GankitError(f"{where} must be a string, got {value!r}")
+    raise TypeError(f"config field {where} has an unsupported type {hint!r}")
+
+
+def parse_list(value: Any, where: str) -> list[Any]:
+    # "3,5" on the command line and [3, 5] in YAML mean the same list.
+    if isinstance(value, str):
+        return [yaml.safe_load(part) for part in value.split(",") if part.strip()]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, (int, float)):
+        return [value]
+    raise GankitError(f"{where} must be a list, got {value!r}")

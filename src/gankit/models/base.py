@@ -1,0 +1,65 @@
+"""The model contract: every variant owns its networks, optimizers and update order.
+
+The shared loop (``training/loop.py``) only calls ``configure_optimizers``
+once and ``train_step`` per batch; everything a variant does within one batch
+(k critic updates, gradient penalties, EMA, image pools) lives in its
+``train_step``. Capabilities (``sample``, ``translate``, ``anomaly_score``)
+are plain methods that a variant defines when it can do that job.
+
+    model = MODELS["gan"](GANConfig(), data_shape=(1, 16, 16))
+    model.optimizers = model.configure_optimizers()
+    logs = model.train_step((x, y), step=0)   # {"loss_d": ..., "loss_g": ...}
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+CAPABILITIES = ("sample", "translate", "anomaly_score")
+
+
+class GANModel(nn.Module):
+    """Base class of every variant; see the module docstring for the contract."""
+
+    Config: ClassVar[type]  # the variant's typed config dataclass
+    description: ClassVar[str]  # one line for `gankit models`
+
+    def __init__(self, config: Any, data_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.config = config
+        self.data_shape = tuple(data_shape)
+        self.optimizers: dict[str, Optimizer] = {}
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def is_image_model(self) -> bool:
+        return len(self.data_shape) == 3
+
+    def configure_optimizers(self) -> dict[str, Optimizer]:
+        raise NotImplementedError
+
+    def train_step(self, batch: tuple[Tensor, ...], step: int) -> dict[str, float]:
+        """All updates for one batch; returns detached scalars for logging."""
+        raise NotImplementedError
+
+    def preview(self, n: int, generator: torch.Generator) -> Tensor:
+        """What the loop draws every ``sample_every`` steps: [n, *data_shape]."""
+        return self.sample(n, generator=generator)
+
+    @classmethod
+    def capabilities(cls) -> list[str]:
+        return [name for name in CAPABILITIES if callable(getattr(cls, name, None))]
+
+    def latent(self, n: int, dim: int, generator: torch.Generator | None = None) -> Tensor:
+        """Standard normal latents [n, dim]; drawn on the CPU when a generator is
+        given so that a seed gives the same samples on every device."""
+        if generator is None:
+            return torch.randn(n, dim, device=self.device)
+        return torch.randn(n, dim, generator=generator).to(self.device)

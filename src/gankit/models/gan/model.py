@@ -1,0 +1,173 @@
+"""GAN: "Generative Adversarial Networks" (Goodfellow et al. 2014).
+
+A generator G maps noise z to data and a discriminator D is trained to tell
+G(z) from real data; G is trained to fool D. The discriminator is updated on
+every batch and the generator after every ``d_steps`` of them (the paper's
+k), so one loop step is one batch for every variant.
+
+    model = GAN(GANConfig(loss="minimax", d_steps=1), data_shape=(1, 16, 16))
+    model.optimizers = model.configure_optimizers()
+    logs = model.train_step((x_real, y), step=0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+from torch.optim import Adam, Optimizer
+
+from gankit.errors import GankitError
+from gankit.models.base import GANModel
+from gankit.models.gan.networks import MLP, DCGANDiscriminator, DCGANGenerator
+from gankit.nn import losses
+from gankit.nn.blocks import Norm
+
+
+@dataclass
+class NetworkConfig:
+    """Generator and discriminator shapes, shared by the GAN family."""
+
+    latent_dim: int = 64
+    network: Literal["auto", "dcgan", "mlp"] = "auto"  # auto: MLP for vectors, DCGAN for images
+    g_width: int = 64  # DCGAN channels at the highest resolution (doubling towards 4x4)
+    d_width: int = 64
+    g_norm: Norm = "batch"
+    d_norm: Norm = "batch"
+    mlp_width: int = 256
+    mlp_depth: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "g_width", "d_width", "mlp_width", "mlp_depth"):
+            if getattr(self, name) <= 0:
+                raise GankitError(f"model.{name} must be > 0, got {getattr(self, name)}")
+
+
+@dataclass
+class GANConfig(NetworkConfig):
+    loss: Literal["non_saturating", "minimax"] = "non_saturating"
+    d_steps: int = 1  # discriminator updates per generator update (the paper's k)
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)  # DCGAN's Adam settings
+
+
+def build_networks(config: NetworkConfig, data_shape: tuple[int, ...]):
+    """(generator, discriminator) for ``data_shape``: DCGAN for images, MLP for vectors."""
+    network = config.network
+    if network == "auto":
+        network = "dcgan" if len(data_shape) == 3 else "mlp"
+    if network == "mlp":
+        features = int(torch.tensor(data_shape).prod())
+        generator = MLP(config.latent_dim, features, config.mlp_width, config.mlp_depth, "relu")
+        discriminator = MLP(features, 1, config.mlp_width, config.mlp_depth, "leaky_relu")
+        return _Reshape(generator, data_shape), _Flatten(discriminator)
+    if len(data_shape) != 3:
+        raise GankitError(f"DCGAN networks need images, but the data has shape {data_shape}")
+    try:
+        generator = DCGANGenerator(config.latent_dim, data_shape, config.g_width, norm=config.g_norm)
+        discriminator = DCGANDiscriminator(data_shape, config.d_width, norm=config.d_norm)
+    except ValueError as error:
+        raise GankitError(str(error)) from None
+    return generator, discriminator
+
+
+class _Reshape(torch.nn.Module):
+    """Gives an MLP generator the data's example shape."""
+
+    def __init__(self, net: MLP, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.net, self.shape = net, tuple(shape)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).view(-1, *self.shape)
+
+
+class _Flatten(torch.nn.Module):
+    def __init__(self, net: MLP) -> None:
+        super().__init__()
+        self.net = net
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.net.features(x.flatten(1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x.flatten(1))
+
+
+class GAN(GANModel):
+    Config = GANConfig
+    description = "GAN (Goodfellow 2014): BCE discriminator, non-saturating or minimax generator loss"
+
+    def __init__(self, config: GANConfig, data_shape: tuple[int, ...]) -> None:
+        super().__init__(config, data_shape)
+        self.generator, self.discriminator = build_networks(config, data_shape)
+        # Update counters are buffers so that they travel with the weights in checkpoints.
+        self.register_buffer("generator_updates", torch.zeros((), dtype=torch.long))
+        self.register_buffer("critic_updates_since_g", torch.zeros((), dtype=torch.long))
+
+    # --- what the Wasserstein variants override -------------------------------------------
+    def configure_optimizers(self) -> dict[str, Optimizer]:
+        return {
+            "g": Adam(self.generator.parameters(), lr=self.config.lr_g, betas=self.config.betas),
+            "d": Adam(self.discriminator.parameters(), lr=self.config.lr_d, betas=self.config.betas),
+        }
+
+    def discriminator_loss(self, x_real: Tensor, x_fake: Tensor) -> tuple[Tensor, dict[str, float]]:
+        real, fake = self.discriminator(x_real), self.discriminator(x_fake)
+        loss_d = losses.discriminator_bce(real, fake)
+        return loss_d, {
+            "d_real": torch.sigmoid(real).mean().item(),
+            "d_fake": torch.sigmoid(fake).mean().item(),
+        }
+
+    def generator_loss(self, fake_scores: Tensor) -> Tensor:
+        if self.config.loss == "minimax":
+            return losses.generator_minimax(fake_scores)
+        return losses.generator_non_saturating(fake_scores)
+
+    def critic_steps_per_generator_step(self) -> int:
+        return self.config.d_steps
+
+    def after_discriminator_step(self) -> None:
+        """Hook for constraints applied to D after its update (WGAN's clipping)."""
+
+    # --- the shared update order ----------------------------------------------------------
+    def train_step(self, batch: tuple[Tensor, ...], step: int) -> dict[str, float]:
+        x_real = batch[0]  # [N, *data_shape]
+        n = x_real.shape[0]
+        opt_g, opt_d = self.optimizers["g"], self.optimizers["d"]
+
+        with torch.no_grad():
+            x_fake = self.generator(self.latent(n, self.config.latent_dim))
+        loss_d, logs = self.discriminator_loss(x_real, x_fake)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        self.after_discriminator_step()
+        logs["loss_d"] = loss_d.item()
+
+        self.critic_updates_since_g += 1
+        if self.critic_updates_since_g >= self.critic_steps_per_generator_step():
+            # D's parameters get gradients here too; they are cleared before D's next update.
+            x_fake = self.generator(self.latent(n, self.config.latent_dim))
+            loss_g = self.generator_loss(self.discriminator(x_fake))
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            self.generator_updates += 1
+            self.critic_updates_since_g.zero_()
+            logs["loss_g"] = loss_g.item()
+        return logs
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        """n samples [n, *data_shape] from G in eval mode (batch norm uses running statistics)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.generator(self.latent(n, self.config.latent_dim, generator))
+        finally:
+            self.train(was_training)

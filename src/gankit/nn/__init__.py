@@ -1,0 +1,1 @@
+"""Shared layers (``blocks``) and adversarial loss functions (``losses``)."""

@@ -1,0 +1,78 @@
+"""Adversarial loss terms shared by every variant, as small pure functions.
+
+Discriminator outputs are raw logits (or critic values for Wasserstein
+losses); nothing here applies a sigmoid first, because ``softplus`` on logits
+is the numerically stable form of the log-likelihood terms.
+
+    loss_d = discriminator_bce(d_real, d_fake)
+    loss_g = generator_non_saturating(d_fake)
+    loss_d = loss_d + 10 * gradient_penalty(critic, x_real, x_fake)
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def discriminator_bce(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """-log D(x) - log(1 - D(G(z))), Goodfellow et al. 2014."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def generator_non_saturating(fake_logits: Tensor) -> Tensor:
+    """-log D(G(z)): strong gradients while D still rejects the samples."""
+    return F.softplus(-fake_logits).mean()
+
+
+def generator_minimax(fake_logits: Tensor) -> Tensor:
+    """log(1 - D(G(z))), the original minimax objective (saturates early)."""
+    return -F.softplus(fake_logits).mean()
+
+
+def critic_wasserstein(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """E[f(G(z))] - E[f(x)]: minus the Wasserstein estimate."""
+    return fake_scores.mean() - real_scores.mean()
+
+
+def generator_wasserstein(fake_scores: Tensor) -> Tensor:
+    return -fake_scores.mean()
+
+
+def discriminator_least_squares(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """LSGAN (Mao et al. 2017) with targets 1 for real and 0 for fake."""
+    return 0.5 * ((real_scores - 1).pow(2).mean() + fake_scores.pow(2).mean())
+
+
+def generator_least_squares(fake_scores: Tensor) -> Tensor:
+    return 0.5 * (fake_scores - 1).pow(2).mean()
+
+
+def discriminator_hinge(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+
+
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor], x_real: Tensor, x_fake: Tensor
+) -> Tensor:
+    """(||grad_x f(x_hat)|| - 1)^2 on random interpolates, Gulrajani et al. 2017."""
+    shape = [x_real.shape[0]] + [1] * (x_real.dim() - 1)
+    alpha = torch.rand(shape, device=x_real.device, dtype=x_real.dtype)
+    x_hat = (alpha * x_real.detach() + (1 - alpha) * x_fake.detach()).requires_grad_(True)
+    scores = critic(x_hat)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def r1_penalty(real_scores: Tensor, x_real: Tensor) -> Tensor:
+    """||grad_x D(x)||^2 on real data (Mescheder et al. 2018); x_real must require grad."""
+    (grad,) = torch.autograd.grad(real_scores.sum(), x_real, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()
+
+
+def feature_matching(real_features: Tensor, fake_features: Tensor) -> Tensor:
+    """Squared distance between mean features (Salimans et al. 2016)."""
+    return (real_features.mean(0) - fake_features.mean(0)).pow(2).mean()

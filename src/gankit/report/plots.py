@@ -1,0 +1,80 @@
+"""Sample grids (torchvision), loss curves and 2-D scatter plots (matplotlib).
+
+    save_samples(model.sample(64), run_dir / "samples.png")
+    plot_losses(read_metrics(run_dir), run_dir / "losses.png")
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on servers and CI
+import matplotlib.pyplot as plt  # noqa: E402
+from torch import Tensor  # noqa: E402
+from torchvision.utils import save_image  # noqa: E402
+
+
+def save_image_grid(images: Tensor, path: Path, nrow: int | None = None) -> Path:
+    """Tile images [N, C, H, W] in [-1, 1] into one PNG."""
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(images.shape[0]))))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(images.detach().float().cpu(), path, nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    return path
+
+
+def plot_points(samples: Tensor, path: Path, modes: Tensor | None = None, title: str = "") -> Path:
+    """Scatter 2-D samples [N, 2] over the true mode centres [M, 2]."""
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    points = samples.detach().float().cpu()
+    ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.4, label="samples", color="tab:blue")
+    if modes is not None:
+        ax.scatter(modes[:, 0], modes[:, 1], s=60, marker="x", color="tab:red", label="true modes")
+        span = modes.abs().max().item() * 1.5 + 0.5
+        ax.set_xlim(-span, span)
+        ax.set_ylim(-span, span)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def save_samples(samples: Tensor, path: Path, modes: Tensor | None = None, title: str = "") -> Path:
+    """A grid for images, a scatter plot for points."""
+    if samples.dim() == 4:
+        return save_image_grid(samples, path)
+    return plot_points(samples, path, modes, title)
+
+
+def plot_losses(rows: list[dict[str, Any]], path: Path, title: str = "") -> Path | None:
+    """One panel per logged training scalar against step; None when nothing was logged."""
+    rows = [r for r in rows if r.get("kind") == "train"]
+    keys = sorted({k for r in rows for k, v in r.items() if k not in ("step", "kind") and isinstance(v, (int, float))})
+    if not keys:
+        return None
+    cols = min(3, len(keys))
+    nrows = math.ceil(len(keys) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.5 * cols, 3 * nrows), dpi=100, squeeze=False)
+    for ax, key in zip(axes.flat, keys):
+        points = [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float))]
+        steps, values = zip(*points)
+        ax.plot(steps, values, lw=1)
+        ax.set_title(key, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+

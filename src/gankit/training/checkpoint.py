@@ -1,0 +1,106 @@
+"""Safe, atomic checkpoints of a run.
+
+A checkpoint is a plain dict (weights, optimizer states, config, step, RNG
+and data-order state) written with ``torch.save`` to a temporary file that is
+fsynced and then renamed, so a crash never leaves a half-written file under a
+checkpoint name. Loading uses ``torch.load(weights_only=True)``, which refuses
+to run code from the file.
+
+    save_checkpoint(run_dir / "checkpoints", step=100, payload=state, keep=3)
+    path = latest_checkpoint(run_dir / "checkpoints")
+    state = load_checkpoint(path)
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gankit.errors import GankitError
+
+FORMAT = "gankit.checkpoint"
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^step-(\d+)\.pt$")
+
+
+def checkpoint_path(directory: Path, step: int) -> Path:
+    return directory / f"step-{step:09d}.pt"
+
+
+def save_checkpoint(directory: Path, step: int, payload: dict[str, Any], keep: int) -> Path:
+    """Write ``payload`` atomically as the checkpoint of ``step``; keep the newest ``keep``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = checkpoint_path(directory, step)
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, **payload}
+    atomic_write(path, lambda f: torch.save(payload, f))
+    for old in list_checkpoints(directory)[:-keep]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(file)`` on a temporary sibling, fsync it, then rename it over ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    # The rename itself must reach the disk too, or a power cut can undo it.
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def list_checkpoints(directory: Path) -> list[Path]:
+    """Complete checkpoint files, oldest first (temporary files never match the name)."""
+    if not directory.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := _NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load and check a checkpoint without executing anything stored in it."""
+    path = Path(path)
+    if not path.is_file():
+        raise GankitError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        # weights_only refuses any global it does not know: that is a file that wants to run code.
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "unsafe content"
+        raise GankitError(f"{path} is not a safe gankit checkpoint (refused to load: {first})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
+        raise GankitError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise GankitError(f"{path} is not a gankit checkpoint")
+    if state.get("format_version") != FORMAT_VERSION:
+        raise GankitError(
+            f"{path} has checkpoint format {state.get('format_version')}; "
+            f"this gankit reads format {FORMAT_VERSION}"
+        )
+    return state
+
+
+def latest_checkpoint(directory: Path) -> Path | None:
+    """The newest checkpoint that loads; a damaged newest file falls back to the one before."""
+    for path in reversed(list_checkpoints(directory)):
+        try:
+            load_checkpoint(path)
+        except GankitError:
+            continue
+        return path
+    return None

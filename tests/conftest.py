@@ -1,0 +1,26 @@
+"""Shared fixtures: tiny configs that train in well under a second on CPU."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(os.environ.get("GANKIT_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+
+TINY_MODEL = ["model.latent_dim=8", "model.g_width=8", "model.d_width=8", "model.mlp_width=16", "model.mlp_depth=2"]
+TINY_TRAIN = ["train.batch_size=16", "train.progress=false", "train.log_every=2", "train.sample_every=4",
+              "train.checkpoint_every=4", "train.num_preview=16"]
+
+
+def tiny_overrides(data: str = "toy:ring8", **extra: object) -> list[str]:
+    data_options = ["data.toy_samples=512"] if data.startswith("toy:") else []
+    return TINY_MODEL + TINY_TRAIN + data_options + [f"{k}={v}" for k, v in extra.items()]
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA

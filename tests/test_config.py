@@ -1,0 +1,63 @@
+import pytest
+
+from gankit.config import DataConfig, TrainConfig, apply_overrides, build_run_config, from_dict
+from gankit.errors import GankitError
+from gankit.models.gan.model import GANConfig
+
+
+def test_overrides_parse_yaml_scalars_and_nest():
+    raw = apply_overrides({}, ["train.steps=10", "model.betas=[0.0, 0.9]", "data.spec=toy:ring8", "model.name=gan"])
+    assert raw == {"train": {"steps": 10}, "model": {"betas": [0.0, 0.9], "name": "gan"}, "data": {"spec": "toy:ring8"}}
+    config = build_run_config(raw)
+    assert config.train.steps == 10 and config.model.betas == (0.0, 0.9) and config.data.spec == "toy:ring8"
+
+
+def test_unknown_key_lists_valid_keys():
+    with pytest.raises(GankitError, match=r"unknown key train\.stepz; valid keys: .*steps"):
+        build_run_config({"model": {"name": "gan"}, "train": {"stepz": 3}})
+
+
+def test_unknown_section_and_model():
+    with pytest.raises(GankitError, match="unknown config section"):
+        build_run_config({"model": {"name": "gan"}, "optim": {}})
+    with pytest.raises(GankitError, match="valid models: gan, wgan, wgan_gp"):
+        build_run_config({"model": {"name": "dcgan"}})
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"batch_size": "big", "steps": 1}, "train.batch_size must be an integer"),
+        ({"batch_size": -4, "steps": 1}, "train.batch_size must be > 0"),
+        ({"steps": 1.5}, "train.steps must be an integer"),
+        ({"progress": "yes", "steps": 1}, "train.progress must be true or false"),
+        ({}, "set a training budget"),
+    ],
+)
+def test_train_config_validation(raw, message):
+    with pytest.raises(GankitError, match=message):
+        from_dict(TrainConfig, raw, "train")
+
+
+def test_literal_and_list_fields():
+    assert from_dict(DataConfig, {"classes": "3,5"}, "data").classes == [3, 5]
+    assert from_dict(DataConfig, {"classes": [1]}, "data").classes == [1]
+    with pytest.raises(GankitError, match="data.split must be one of train, test"):
+        from_dict(DataConfig, {"split": "val"}, "data")
+    with pytest.raises(GankitError, match="model.loss must be one of"):
+        from_dict(GANConfig, {"loss": "hinge"}, "model")
+    with pytest.raises(GankitError, match="model.betas needs 2 values"):
+        from_dict(GANConfig, {"betas": [0.5]}, "model")
+
+
+def test_bad_override_syntax():
+    with pytest.raises(GankitError, match="section.key=value"):
+        apply_overrides({}, ["steps"])
+    with pytest.raises(GankitError, match="is not a section"):
+        apply_overrides({"train": 3}, ["train.steps=1"])
+
+
+def test_round_trip_through_dict():
+    config = build_run_config({"model": {"name": "wgan_gp", "lr": 1e-3}, "train": {"minutes": 1.0}})
+    again = build_run_config(config.to_dict())
+    assert again == config
