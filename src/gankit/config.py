@@ -69,7 +69,7 @@ class TrainConfig:
     checkpoint_every: int = 1000
     eval_every: int = 0  # steps between in-training evaluations (0: only at the end)
     keep_checkpoints: int = 3
-    num_preview: int = 64  # samples in each grid
+    num_preview: int = 64  # samples in each grid (2-D points: at least 2,500)
     progress: bool = True
 
     def __post_init__(self) -> None:
