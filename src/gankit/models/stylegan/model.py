@@ -68,7 +68,7 @@ class StyleGAN(GANModel):
     def __init__(self, config: StyleGANConfig, data_shape: tuple[int, ...]) -> None:
         super().__init__(config, data_shape)
         if len(self.data_shape) != 3 or self.data_shape[1] != self.data_shape[2]:
-            raise GankitError(f"stylegan generates square images; the data has shape {self.data_shape}")
+            raise GankitError(f"stylegan generates square images; this data has shape {self.data_shape}")
         try:
             check_image_size(self.data_shape[1])
         except ValueError as error:
@@ -129,15 +129,20 @@ class StyleGAN(GANModel):
         """Per-layer styles [N, L, w_dim] of the EMA generator for latents z [N, latent_dim]."""
         return self.truncate(self.broadcast(self.generator_ema.mapping(z.to(self.device))), truncation, cutoff)
 
+    def make_noise(self, n: int, generator: torch.Generator | None = None, *, shared: bool = False) -> list[Tensor]:
+        """Noise maps for ``synthesize``: one [n, 1, R, R] per layer; ``shared`` repeats one draw n times."""
+        maps = self.generator_ema.synthesis.make_noise(1 if shared else n, generator, self.device)
+        return [m.expand(n, -1, -1, -1) for m in maps] if shared else maps
+
     @torch.no_grad()
-    def synthesize(self, ws: Tensor, generator: torch.Generator | None = None, noise: bool = True) -> Tensor:
-        """Images [N, C, H, W] in [-1, 1] from styles ws with the EMA generator; noise maps are drawn
-        from ``generator`` (or set to zero with ``noise=False``)."""
-        synthesis = self.generator_ema.synthesis
-        maps = synthesis.make_noise(ws.shape[0], generator, self.device)
-        if not noise:
-            maps = [torch.zeros_like(m) for m in maps]
-        return synthesis(ws.to(self.device), maps).clamp(-1, 1)
+    def synthesize(
+        self, ws: Tensor, noise: list[Tensor] | None = None, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Images [N, C, H, W] in [-1, 1] from styles ws [N, L, w_dim] with the EMA generator; noise
+        maps (see ``make_noise``) are drawn from ``generator`` unless given."""
+        if noise is None:
+            noise = self.make_noise(ws.shape[0], generator)
+        return self.generator_ema.synthesis(ws.to(self.device), noise).clamp(-1, 1)
 
     @torch.no_grad()
     def sample(
@@ -146,7 +151,7 @@ class StyleGAN(GANModel):
         """n images [n, C, H, W] from the EMA generator; ``truncation`` (psi) < 1 trades variety for
         quality on the first ``cutoff`` layers (all layers when None)."""
         z = self.latent(n, self.config.latent_dim, generator)
-        return self.synthesize(self.styles(z, truncation, cutoff), generator)
+        return self.synthesize(self.styles(z, truncation, cutoff), generator=generator)
 
     # --- training ---------------------------------------------------------------------------
     def train_step(self, batch: tuple[Tensor, ...], step: int) -> dict[str, float]:
