@@ -8,8 +8,8 @@ interpolations and truncation sweep. Phase ``metrics`` scores every model (and e
 with FID, KID, precision and recall from ``gankit.metrics`` when those metrics are registered, and
 records which are missing otherwise. Phase ``report`` writes the markdown section for BENCHMARKS.md.
 
-    python benchmarks/stylegan_vs_wgan_gp.py --data fashion-mnist:../shared/data/fashion-mnist --steps 1200
-    python benchmarks/stylegan_vs_wgan_gp.py --data mnist:../shared/data/mnist --steps 1200 --name mnist
+    python benchmarks/stylegan_vs_wgan_gp.py --data fashion-mnist:../shared/data/fashion-mnist --steps 600
+    python benchmarks/stylegan_vs_wgan_gp.py --data mnist:../shared/data/mnist --steps 600 --name mnist
     python benchmarks/stylegan_vs_wgan_gp.py --phase metrics report   # after the eval metrics land
 """
 
@@ -34,7 +34,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=f"fashion-mnist:{ROOT.parent / 'shared' / 'data' / 'fashion-mnist'}")
     parser.add_argument("--name", default="fashion-mnist", help="results folder and heading name")
-    parser.add_argument("--steps", type=int, default=1200, help="StyleGAN's training steps (batch 32)")
+    parser.add_argument("--steps", type=int, default=600, help="StyleGAN's training steps (batch 32)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--samples", type=int, default=5000, help="samples per model for the metrics")
     parser.add_argument("--phase", nargs="+", default=["train", "figures", "metrics", "report"],
@@ -45,13 +45,17 @@ def parse_args() -> argparse.Namespace:
 
 
 def train(args: argparse.Namespace, model: str, budget: list[str], out: Path) -> dict:
-    """Train in a child process with one thread; returns wall time and peak memory."""
-    if (out / "config.yaml").exists():
-        print(f"{out} exists: kept (delete it to retrain)")
+    """Train in a child process with one thread; returns wall time and peak memory. A run that was
+    interrupted (a checkpoint but no bench.json) is resumed to the budget."""
+    if (out / "bench.json").exists():
+        print(f"{out} is complete: kept (delete it to retrain)")
         return json.loads((out / "bench.json").read_text())
-    cmd = [sys.executable, "-m", "gankit", "train", model, "--data", args.data, *budget, "--out", str(out),
-           "--seed", str(args.seed), "--no-progress", "--set", "data.image_size=32",
-           "--set", "train.sample_every=200", "--set", "train.checkpoint_every=400"]
+    if (out / "config.yaml").exists():
+        cmd = [sys.executable, "-m", "gankit", "train", "--resume", str(out), *budget, "--no-progress"]
+    else:
+        cmd = [sys.executable, "-m", "gankit", "train", model, "--data", args.data, *budget, "--out", str(out),
+               "--seed", str(args.seed), "--no-progress", "--set", "data.image_size=32",
+               "--set", "train.sample_every=200", "--set", "train.checkpoint_every=200"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
     print(" ".join(cmd), flush=True)
@@ -59,14 +63,16 @@ def train(args: argparse.Namespace, model: str, budget: list[str], out: Path) ->
     process = subprocess.Popen(cmd, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{model} training failed with status {os.waitstatus_to_exitcode(status)}")
+        raise SystemExit(f"{model} training stopped with status {os.waitstatus_to_exitcode(status)}; "
+                         "run the script again to resume it")
     from gankit.training.checkpoint import latest_checkpoint, load_checkpoint
 
     state = load_checkpoint(latest_checkpoint(out / "checkpoints"))
     result = {
         "model": model, "command": " ".join(cmd[1:]), "steps": state["step"],
-        "train_seconds": state["elapsed_seconds"], "process_seconds": time.time() - start,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "train_seconds": state["elapsed_seconds"],  # the loop's clock, summed over resumes
+        "process_seconds": time.time() - start,
+        "peak_rss_mb": usage.ru_maxrss / 1024,  # of the last training process
         "batch_size": state["config"]["train"]["batch_size"],
     }
     (out / "bench.json").write_text(json.dumps(result, indent=2))
@@ -92,10 +98,15 @@ def phase_figures(args: argparse.Namespace, runs: Path, figures: Path) -> None:
     save_image_grid(style.sample(64, generator=generator()), figures / "stylegan-samples.png", nrow=8)
     save_image_grid(wgan.sample(64, generator=generator()), figures / "wgan_gp-samples.png", nrow=8)
     rows, cols = [1, 2, 3, 4, 5], [10, 11, 12, 13, 14, 15]
-    for layers in ("coarse", "middle"):
-        save_image_grid(*style_mixing_grid(style, rows, cols, layers), figures / f"style-mixing-{layers}.png")
-    save_image_grid(*noise_figure(style, [0, 1, 2, 3], draws=64, show=5), figures / "noise.png")
-    save_image_grid(*interpolation_grid(style, [0, 1, 2, 3], space="w", steps=8), figures / "interpolate-w.png")
+    figure_list = {
+        "style-mixing-coarse": style_mixing_grid(style, rows, cols, "coarse"),
+        "style-mixing-middle": style_mixing_grid(style, rows, cols, "middle"),
+        "noise": noise_figure(style, [0, 1, 2, 3], draws=64, show=5),
+        "interpolate-w": interpolation_grid(style, [0, 1, 2, 3], space="w", steps=8),
+        "interpolate-z": interpolation_grid(style, [0, 1, 2, 3], space="z", steps=8),
+    }
+    for name, (images, nrow) in figure_list.items():
+        save_image_grid(images, figures / f"{name}.png", nrow=nrow)
     # The truncation sweep: the same 8 latents at each psi, one row per psi.
     sweep = [style.sample(8, generator=generator(), truncation=psi) for psi in PSIS]
     save_image_grid(torch.cat(sweep), figures / "truncation-sweep.png", nrow=8)
@@ -168,10 +179,36 @@ def phase_report(args: argparse.Namespace, runs: Path, results: Path, figures: P
         lines.append("FID, KID, precision and recall: not measured yet; the metrics "
                      f"{', '.join(metrics['missing_metrics'])} are not in `gankit.metrics` on this branch "
                      "(they come with the evaluation issue). `--phase metrics report` fills this table in.")
-    lines += ["", "| StyleGAN (EMA, psi = 1) | WGAN-GP (DCGAN) |", "|---|---|",
-              f"| ![]({rel(figures / 'stylegan-samples.png')}) | ![]({rel(figures / 'wgan_gp-samples.png')}) |", ""]
-    (results / "section.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    fig = lambda name: f"![{name}]({rel(figures / (name + '.png'))})"  # noqa: E731
+    lines += [
+        "", "Samples (the same seed for both; StyleGAN from its EMA generator, psi = 1):", "",
+        "| StyleGAN | WGAN-GP (DCGAN) |", "|---|---|", f"| {fig('stylegan-samples')} | {fig('wgan_gp-samples')} |", "",
+        "StyleGAN's truncation sweep: the same 8 latents, one row per psi = " + ", ".join(map(str, PSIS)) + ":", "",
+        fig("truncation-sweep"), "",
+        "Style mixing (top row: destinations, seeds 10-15; left column: sources, seeds 1-5), coarse styles "
+        "(layers at 4-8 px) and middle styles (16-32 px) copied from the source:", "",
+        "| coarse | middle |", "|---|---|", f"| {fig('style-mixing-coarse')} | {fig('style-mixing-middle')} |", "",
+        "Noise (one row per seed: five noise draws for the same w, all noise at zero, per-pixel std over 64 draws) "
+        "and interpolation in W (lerp, one row per pair of seeds, noise fixed):", "",
+        "| noise | W interpolation |", "|---|---|", f"| {fig('noise')} | {fig('interpolate-w')} |", "",
+    ]
+    section = "\n".join(lines) + "\n"
+    (results / "section.md").write_text(section)
+    update_benchmarks_md(args.name, section)
+    print(section)
+
+
+def update_benchmarks_md(name: str, section: str) -> None:
+    """Put ``section`` between this benchmark's markers in docs/BENCHMARKS.md (appended the first time)."""
+    path = ROOT / "docs" / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    begin, end = f"<!-- stylegan:{name} begin -->", f"<!-- stylegan:{name} end -->"
+    block = f"{begin}\n{section}{end}"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
 
 
 def main() -> None:
