@@ -5,8 +5,9 @@ training wall time (the loop's own clock, read from StyleGAN's last checkpoint),
 process with one thread so that peak memory (maxrss from os.wait4) and time are per model.
 Phase ``figures`` writes sample grids of both, StyleGAN's style-mixing grids, noise figure,
 interpolations and truncation sweep. Phase ``metrics`` scores every model (and each psi of the sweep)
-with FID, KID, precision and recall from ``gankit.metrics`` when those metrics are registered, and
-records which are missing otherwise. Phase ``report`` writes the markdown section for BENCHMARKS.md.
+with FID, KID, precision/recall and classifier scores beside their real-vs-real floor, through the
+evaluation issue's ``Evaluator`` with classifier features (recorded as missing when it is absent).
+Phase ``report`` writes the markdown section into docs/BENCHMARKS.md.
 
     python benchmarks/stylegan_vs_wgan_gp.py --data fashion-mnist:../shared/data/fashion-mnist --steps 600
     python benchmarks/stylegan_vs_wgan_gp.py --data mnist:../shared/data/mnist --steps 600 --name mnist
@@ -27,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PSIS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-WANTED_METRICS = ["fid", "kid", "precision_recall"]  # registry names expected from the eval issue
+METRIC_NAMES = ["fid", "kid", "pr", "cls"]  # registry names of the evaluation issue
 
 
 def parse_args() -> argparse.Namespace:
@@ -126,23 +127,28 @@ class Truncated:
 
 
 def phase_metrics(args: argparse.Namespace, runs: Path, results: Path) -> None:
+    """FID, KID, precision/recall and classifier scores with the classifier features, each with its
+    real-vs-real floor, through the evaluation issue's Evaluator (the one thing this phase needs)."""
     import gankit
     from gankit.data import load_data
-    from gankit.metrics import METRICS
 
-    missing = [name for name in WANTED_METRICS if name not in METRICS]
-    out = {"samples": args.samples, "seed": args.seed, "missing_metrics": missing, "scores": {}}
-    if not missing:
+    out = {"samples": args.samples, "seed": args.seed, "metrics": METRIC_NAMES, "scores": {}}
+    try:
+        from gankit.metrics.evaluator import Evaluator
+    except ImportError:
+        out["missing"] = "gankit.metrics.evaluator.Evaluator (the evaluation issue, branch eval)"
+        print(f"metrics skipped: {out['missing']} is not on this branch")
+    else:
         style = gankit.load(runs / "stylegan")
         data = load_data(style.run_config.data)
+        evaluator = Evaluator(data, style.run_config.data, style, METRIC_NAMES, num_samples=args.samples,
+                              seed=args.seed, features="classifier")
         models = {"wgan_gp": gankit.load(runs / "wgan_gp"), "stylegan": style}
         models.update({f"stylegan psi={psi}": Truncated(style, psi) for psi in PSIS if psi != 1.0})
         for label, model in models.items():
-            scores = {}
-            for name in WANTED_METRICS:
-                scores.update(METRICS[name].compute(model, data, num_samples=args.samples, seed=args.seed))
-            out["scores"][label] = scores
-            print(label, scores, flush=True)
+            out["scores"][label] = evaluator(model)
+            print(label, out["scores"][label], flush=True)
+        out["features"] = evaluator.features_name
     (results / "metrics.json").write_text(json.dumps(out, indent=2))
 
 
@@ -151,7 +157,7 @@ def phase_report(args: argparse.Namespace, runs: Path, results: Path, figures: P
 
     rows = {m: json.loads((runs / m / "bench.json").read_text()) for m in ("stylegan", "wgan_gp")}
     metrics_file = results / "metrics.json"
-    metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {"missing_metrics": WANTED_METRICS}
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {"scores": {}}
     rel = lambda p: os.path.relpath(p, ROOT / "docs")  # noqa: E731
     lines = [
         f"### StyleGAN vs WGAN-GP (DCGAN), {args.name}, 32 px, same training wall time",
@@ -169,16 +175,20 @@ def phase_report(args: argparse.Namespace, runs: Path, results: Path, figures: P
         lines.append(f"| {model} | {row['steps']} | {row['batch_size']} | {row['steps'] * row['batch_size']:,} | "
                      f"{row['train_seconds'] / 60:.1f} min | {row['peak_rss_mb']:.0f} MB |")
     lines.append("")
-    if metrics.get("scores"):
-        keys = sorted({k for s in metrics["scores"].values() for k in s})
-        lines += [f"Metrics on {metrics['samples']} samples (seed {metrics['seed']}):", "",
+    if metrics["scores"]:
+        first = next(iter(metrics["scores"].values()))
+        keys = [k for k in first if not k.endswith("_floor")]
+        lines += [f"Metrics on {metrics['samples']} samples, {metrics.get('features')} features, seed {metrics['seed']}; "
+                  "the floor is the same metric between two disjoint halves of the real data:", "",
                   "| model | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-        for label, scores in metrics["scores"].items():
+        rows_out = [("real vs real (floor)", {k: first.get(k + "_floor", float("nan")) for k in keys})]
+        for label, scores in [*rows_out, *metrics["scores"].items()]:
             lines.append(f"| {label} | " + " | ".join(f"{scores.get(k, float('nan')):.4g}" for k in keys) + " |")
     else:
-        lines.append("FID, KID, precision and recall: not measured yet; the metrics "
-                     f"{', '.join(metrics['missing_metrics'])} are not in `gankit.metrics` on this branch "
-                     "(they come with the evaluation issue). `--phase metrics report` fills this table in.")
+        lines.append("FID, KID, precision, recall and classifier scores: **not measured yet**. They need "
+                     "`gankit.metrics.evaluator.Evaluator` and the classifier features of the evaluation issue, "
+                     "which are not on this branch; once they are, `--phase metrics report` fills in this table "
+                     "(all models, every psi of the sweep, and the real-vs-real floor) without retraining.")
     fig = lambda name: f"![{name}]({rel(figures / (name + '.png'))})"  # noqa: E731
     lines += [
         "", "Samples (the same seed for both; StyleGAN from its EMA generator, psi = 1):", "",
