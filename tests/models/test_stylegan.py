@@ -144,16 +144,16 @@ def test_train_step_updates_everything_and_tracks_w_avg():
 
 
 def test_lazy_r1_cadence_and_adam_correction():
-    model = tiny(r1_every=4)
-    logs = [model.train_step(real_batch(), step) for step in range(9)]
-    assert [i for i, row in enumerate(logs) if "r1" in row] == [0, 4, 8]
-    ratio = 4 / 5
+    model = tiny((1, 8, 8), r1_every=3)
+    logs = [model.train_step(real_batch(2, (1, 8, 8)), step) for step in range(7)]
+    assert [i for i, row in enumerate(logs) if "r1" in row] == [0, 3, 6]
+    ratio = 3 / 4
     group = model.optimizers["d"].param_groups[0]
     assert group["lr"] == pytest.approx(0.002 * ratio)
     assert group["betas"] == pytest.approx((0.0, 0.99**ratio))
     assert model.optimizers["g"].param_groups[0]["lr"] == 0.002
-    no_r1 = tiny(r1_gamma=0.0)
-    assert not any("r1" in no_r1.train_step(real_batch(), step) for step in range(2))
+    no_r1 = tiny((1, 8, 8), r1_gamma=0.0)
+    assert not any("r1" in no_r1.train_step(real_batch(2, (1, 8, 8)), step) for step in range(2))
 
 
 def test_ema_follows_the_half_life_in_images():
@@ -175,12 +175,12 @@ def test_ema_rampup_shortens_the_half_life_early():
 
 
 def test_state_dict_holds_the_ema_generator_and_w_avg():
-    model = tiny()
-    model.train_step(real_batch(), 0)
+    model = tiny((1, 8, 8))
+    model.train_step(real_batch(2, (1, 8, 8)), 0)
     state = model.state_dict()
     assert "w_avg" in state and "images_seen" in state
     assert any(k.startswith("generator_ema.") for k in state)
-    clone = tiny()
+    clone = tiny((1, 8, 8))
     clone.load_state_dict(state)
     z = torch.randn(3, 8)
     assert torch.equal(clone.styles(z, truncation=0.7), model.styles(z, truncation=0.7))
