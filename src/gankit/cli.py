@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     def style_verb(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = verb(name, help_text)
         sub.add_argument("run", help="run directory of a style-based model (stylegan)")
-        sub.add_argument("--out", help="output file (default RUN/NAME.png)")
+        sub.add_argument("--out", help="output file (default: a PNG named after the verb inside RUN)")
         sub.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="truncation psi (default 1: off)")
         sub.add_argument("--checkpoint", help="a checkpoint file instead of the run's latest")
         sub.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
