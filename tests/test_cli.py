@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from gankit.cli import main
-from tests.conftest import tiny_overrides
+from tests.conftest import TINY_TRAIN, tiny_overrides
 
 
 def sets(data="toy:ring8", **extra):
@@ -17,7 +17,7 @@ def sets(data="toy:ring8", **extra):
 
 
 def test_every_verb_has_help_with_an_example(capsys):
-    for verb in ("train", "sample", "eval", "models", "data"):
+    for verb in ("train", "sample", "eval", "models", "data", "style-mix", "interpolate", "noise"):
         with pytest.raises(SystemExit) as exit_info:
             main([verb, "--help"])
         assert exit_info.value.code == 0
@@ -97,3 +97,57 @@ def test_sigterm_saves_a_checkpoint_and_resume_continues(tmp_path):
     assert process.returncode == 128 + signal.SIGTERM
     assert "checkpoint saved" in err
     assert list((run / "checkpoints").glob("step-*.pt"))
+
+
+TINY_STYLEGAN = ["model.latent_dim=8", "model.w_dim=8", "model.mapping_depth=2", "model.g_width=4",
+                 "model.d_width=4", "model.max_width=8", "data.image_size=16"]
+
+
+@pytest.fixture(scope="module")
+def style_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("style") / "run"
+    sets = [arg for item in TINY_STYLEGAN + TINY_TRAIN for arg in ("--set", item)]
+    assert main(["train", "stylegan", "--data", "digits", "--steps", "2", "--out", str(run), *sets]) == 0
+    return run
+
+
+def test_stylegan_sample_with_truncation_and_style_verbs(style_run, tmp_path):
+    run = str(style_run)
+    assert main(["sample", run, "--n", "4", "--truncation", "0.5", "--cutoff", "2", "--format", "npy",
+                 "--out", str(tmp_path / "s.npy")]) == 0
+    assert np.load(tmp_path / "s.npy").shape == (4, 1, 16, 16)
+    assert main(["style-mix", run, "--rows", "1-2", "--cols", "3,4,5", "--layers", "coarse",
+                 "--out", str(tmp_path / "mix.png")]) == 0
+    width, height = Image.open(tmp_path / "mix.png").size
+    assert width * 3 > height * 4 - 20  # 4 columns (blank + 3 destinations) by 3 rows (header + 2 sources)
+    assert main(["interpolate", run, "--space", "z", "--steps", "3", "--out", str(tmp_path / "z.png")]) == 0
+    assert main(["interpolate", run, "--space", "w", "--steps", "3", "--gif", "--out", str(tmp_path / "w.gif")]) == 0
+    assert Image.open(tmp_path / "w.gif").n_frames > 1
+    assert main(["noise", run, "--seeds", "0-1", "--draws", "4", "--show", "2"]) == 0
+    assert (style_run / "noise.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["style-mix", "RUN", "--layers", "fine"], "no fine layers"),
+        (["style-mix", "RUN", "--rows", "a,b"], "--rows takes seeds"),
+        (["sample", "RUN", "--cutoff", "99"], "cutoff must be a layer count in 1..6"),
+        (["noise", "RUN", "--draws", "1"], "draws >= 2"),
+    ],
+)
+def test_style_verbs_bad_input_is_one_line(style_run, argv, message, capsys):
+    argv = [str(style_run) if a == "RUN" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_truncation_on_a_model_without_it_is_a_clear_error(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "gan", "--data", "toy:ring8", "--steps", "1", "--out", str(run), *sets()]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(run), "--truncation", "0.7"]) == 2
+    assert "gan models do not take --truncation" in capsys.readouterr().err
+    assert main(["style-mix", str(run)]) == 2
+    assert "needs a style-based generator" in capsys.readouterr().err

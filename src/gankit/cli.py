@@ -26,7 +26,17 @@ EXAMPLES = {
   gankit sample runs/ring --n 2500 --out ring.png
   gankit sample runs/digits --n 64 --seed 3 --out grid.png
   gankit sample runs/digits --n 1000 --format npy --out samples.npy
-  gankit sample runs/digits --n 100 --format folder --out samples/""",
+  gankit sample runs/digits --n 100 --format folder --out samples/
+  gankit sample runs/style --truncation 0.7 --cutoff 4    # models whose sample() takes psi (stylegan)""",
+    "style-mix": """examples:
+  gankit style-mix runs/style --rows 1-5 --cols 10-15 --layers coarse --out mix-coarse.png
+  gankit style-mix runs/style --rows 1,2,3 --cols 7,8 --layers 4-7 --truncation 0.7""",
+    "interpolate": """examples:
+  gankit interpolate runs/style --space w --steps 8 --seeds 0,1,2,3 --out walk.png
+  gankit interpolate runs/style --space z --steps 24 --gif --out walk.gif""",
+    "noise": """examples:
+  gankit noise runs/style --seeds 0-3 --out noise.png
+  gankit noise runs/style --seeds 7 --draws 200 --show 8""",
     "eval": """examples:
   gankit eval runs/ring                   # mode coverage for toy mixtures, writes RUN/eval.json
   gankit eval runs/ring --n 2500 --seed 1""",
@@ -88,6 +98,35 @@ def _parser() -> argparse.ArgumentParser:
                         help="png: one grid (a scatter plot for 2-D data); npy: an array; folder: one PNG each")
     sample.add_argument("--checkpoint", help="a checkpoint file instead of the run's latest")
     sample.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    sample.add_argument("--truncation", type=float, metavar="PSI",
+                        help="truncation trick: pull latents towards the mean by PSI (1 = off; stylegan)")
+    sample.add_argument("--cutoff", type=int, metavar="L",
+                        help="truncate only the first L synthesis layers (default: all; stylegan)")
+
+    def style_verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = verb(name, help_text)
+        sub.add_argument("run", help="run directory of a style-based model (stylegan)")
+        sub.add_argument("--out", help="output file (default: a PNG named after the verb inside RUN)")
+        sub.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="truncation psi (default 1: off)")
+        sub.add_argument("--checkpoint", help="a checkpoint file instead of the run's latest")
+        sub.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+        return sub
+
+    mix = style_verb("style-mix", "The style-mixing grid: column images restyled by row images at some layers.")
+    mix.add_argument("--rows", default="1-5", metavar="SEEDS", help="source seeds, e.g. 1,2,3 or 1-5 (default 1-5)")
+    mix.add_argument("--cols", default="10-15", metavar="SEEDS", help="destination seeds (default 10-15)")
+    mix.add_argument("--layers", default="coarse", help="coarse (4-8 px), middle (16-32 px), fine (64 px+) or a-b")
+
+    interpolate = style_verb("interpolate", "Interpolate between seeds in Z (slerp) or W (lerp): a grid or a GIF.")
+    interpolate.add_argument("--space", choices=["z", "w"], default="w", help="latent space (default w)")
+    interpolate.add_argument("--steps", type=int, default=8, help="images per pair of seeds (default 8)")
+    interpolate.add_argument("--seeds", default="0,1,2,3", metavar="SEEDS", help="the path, e.g. 0,1,2,3 or 0-3")
+    interpolate.add_argument("--gif", action="store_true", help="a looping GIF through the seeds instead of a grid")
+
+    noise = style_verb("noise", "Stochastic variation: the same w with different noise, and the per-pixel std.")
+    noise.add_argument("--seeds", default="0-3", metavar="SEEDS", help="one row per seed (default 0-3)")
+    noise.add_argument("--draws", type=int, default=64, help="noise draws for the standard deviation (default 64)")
+    noise.add_argument("--show", type=int, default=5, help="draws shown per row (default 5)")
 
     evaluate = verb("eval", "Evaluate a trained run; prints a table and writes RUN/eval.json.")
     evaluate.add_argument("run", help="run directory")
@@ -160,7 +199,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
     if "sample" not in model.capabilities():
         raise GankitError(f"{model.run_config.model_name} models cannot sample; they {', '.join(model.capabilities())}")
-    samples = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed)).cpu()
+    options = _sample_options(model, truncation=args.truncation, cutoff=args.cutoff)
+    samples = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed), **options).cpu()
     default = {"png": f"sample-seed{args.seed}.png", "npy": f"sample-seed{args.seed}.npy", "folder": f"samples-seed{args.seed}"}
     out = Path(args.out) if args.out else Path(args.run) / default[args.format]
     if args.format == "npy":
@@ -174,6 +214,85 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     else:
         save_samples(samples, out, _modes_of(model), title=f"{args.n} samples")
     print(f"wrote {args.n} samples to {out}")
+    return 0
+
+
+def _sample_options(model, **options):
+    """The options the user set, passed on only when this model's sample() accepts them."""
+    import inspect
+
+    given = {name: value for name, value in options.items() if value is not None}
+    accepted = inspect.signature(model.sample).parameters
+    refused = [name for name in given if name not in accepted]
+    if refused:
+        flags = ", ".join(f"--{name}" for name in refused)
+        raise GankitError(f"{model.run_config.model_name} models do not take {flags} (their sample() has no such option)")
+    return given
+
+
+def _seeds(text: str, flag: str) -> list[int]:
+    """'1,2,3', '0-5' or a mix ('0-2,7') -> a list of seeds."""
+    seeds = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            first, dash, last = part.partition("-")
+            seeds += list(range(int(first), int(last) + 1)) if dash else [int(first)]
+    except ValueError:
+        raise GankitError(f"{flag} takes seeds like 1,2,3 or 0-5, got {text!r}") from None
+    if not seeds:
+        raise GankitError(f"{flag} names no seed")
+    return seeds
+
+
+def _style_model(args: argparse.Namespace):
+    from gankit import api
+    from gankit.report.style import require_style_model
+
+    model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
+    require_style_model(model)
+    return model
+
+
+def _cmd_style_mix(args: argparse.Namespace) -> int:
+    from gankit.report.plots import save_image_grid
+    from gankit.report.style import style_mixing_grid
+
+    model = _style_model(args)
+    images, nrow = style_mixing_grid(
+        model, _seeds(args.rows, "--rows"), _seeds(args.cols, "--cols"), args.layers, args.truncation
+    )
+    out = Path(args.out) if args.out else Path(args.run) / f"style-mix-{args.layers}.png"
+    save_image_grid(images, out, nrow=nrow)
+    print(f"wrote the style-mixing grid ({args.layers} styles from the rows) to {out}")
+    return 0
+
+
+def _cmd_interpolate(args: argparse.Namespace) -> int:
+    from gankit.report.plots import save_image_grid
+    from gankit.report.style import interpolation_frames, interpolation_grid, save_gif
+
+    model = _style_model(args)
+    seeds = _seeds(args.seeds, "--seeds")
+    if args.gif:
+        out = Path(args.out) if args.out else Path(args.run) / f"interpolate-{args.space}.gif"
+        save_gif(interpolation_frames(model, seeds, args.space, args.steps, args.truncation), out)
+    else:
+        out = Path(args.out) if args.out else Path(args.run) / f"interpolate-{args.space}.png"
+        images, nrow = interpolation_grid(model, seeds, args.space, args.steps, args.truncation)
+        save_image_grid(images, out, nrow=nrow)
+    print(f"wrote the {args.space}-space interpolation to {out}")
+    return 0
+
+
+def _cmd_noise(args: argparse.Namespace) -> int:
+    from gankit.report.plots import save_image_grid
+    from gankit.report.style import noise_figure
+
+    model = _style_model(args)
+    images, nrow = noise_figure(model, _seeds(args.seeds, "--seeds"), args.draws, args.show, truncation=args.truncation)
+    out = Path(args.out) if args.out else Path(args.run) / "noise.png"
+    save_image_grid(images, out, nrow=nrow)
+    print(f"wrote the noise figure ({args.show} draws, no noise, per-pixel std over {args.draws}) to {out}")
     return 0
 
 
@@ -243,7 +362,10 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "eval": _cmd_eval, "models": _cmd_models, "data": _cmd_data}
+COMMANDS = {
+    "train": _cmd_train, "sample": _cmd_sample, "eval": _cmd_eval, "models": _cmd_models, "data": _cmd_data,
+    "style-mix": _cmd_style_mix, "interpolate": _cmd_interpolate, "noise": _cmd_noise,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

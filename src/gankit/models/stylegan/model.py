@@ -1,0 +1,205 @@
+"""StyleGAN: "A Style-Based Generator Architecture for Generative Adversarial Networks" (Karras et al. 2019).
+
+One ``train_step`` is one discriminator and one generator update with the paper's training recipe:
+the non-saturating logistic loss, an R1 penalty on real data applied lazily every ``r1_every`` steps
+(scaled by ``r1_every`` and with Adam's settings corrected, as StyleGAN2 does), style-mixing
+regularisation, an exponential moving average of the generator (``generator_ema``, used for every
+sample) and the running mean of w for the truncation trick. Resolution is fixed (StyleGAN2's schedule):
+there is no progressive growing.
+
+    model = StyleGAN(StyleGANConfig(), data_shape=(1, 32, 32))
+    model.optimizers = model.configure_optimizers()
+    images = model.sample(16, truncation=0.7, cutoff=4)  # [16, 1, 32, 32]
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.optim import Adam, Optimizer
+
+from gankit.errors import GankitError
+from gankit.models.base import GANModel
+from gankit.models.stylegan.networks import StyleDiscriminator, StyleGenerator, check_image_size
+from gankit.nn import losses
+
+
+@dataclass
+class StyleGANConfig:
+    latent_dim: int = 128  # z (512 in the paper)
+    w_dim: int = 128  # w, also the mapping network's width (512 in the paper)
+    mapping_depth: int = 8
+    mapping_lr_multiplier: float = 0.01  # the mapping network learns 100x slower
+    g_width: int = 32  # synthesis channels at the output resolution, doubling towards 4x4 ...
+    d_width: int = 32
+    max_width: int = 128  # ... up to this many (512 in the paper)
+    lr: float = 0.002
+    betas: tuple[float, float] = (0.0, 0.99)
+    r1_gamma: float = 0.1  # R1 weight; the paper's 10 is for 1024 px faces, small images need far less
+    r1_every: int = 16  # lazy regularisation: R1 on one step in r1_every, scaled by r1_every
+    style_mixing_prob: float = 0.9
+    ema_kimg: float = 10.0  # half-life of the generator's EMA, in thousands of images (StyleGAN2-ADA)
+    ema_rampup: float | None = 0.05  # early on, half-life <= this fraction of the images seen so far
+    w_avg_beta: float = 0.995  # decay of the tracked mean w, per generator step
+    mbstd_group: int = 4
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "w_dim", "mapping_depth", "g_width", "d_width", "max_width", "lr",
+                     "r1_every", "mbstd_group", "mapping_lr_multiplier"):
+            if getattr(self, name) <= 0:
+                raise GankitError(f"model.{name} must be > 0, got {getattr(self, name)}")
+        if self.r1_gamma < 0 or self.ema_kimg < 0:
+            raise GankitError("model.r1_gamma and model.ema_kimg must be >= 0")
+        for name in ("style_mixing_prob", "w_avg_beta"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise GankitError(f"model.{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.ema_rampup is not None and self.ema_rampup <= 0:
+            raise GankitError(f"model.ema_rampup must be > 0 or null, got {self.ema_rampup}")
+
+
+class StyleGAN(GANModel):
+    Config = StyleGANConfig
+    description = "StyleGAN (Karras 2019): mapping network, AdaIN, noise, style mixing, truncation, R1, EMA"
+
+    def __init__(self, config: StyleGANConfig, data_shape: tuple[int, ...]) -> None:
+        super().__init__(config, data_shape)
+        if len(self.data_shape) != 3 or self.data_shape[1] != self.data_shape[2]:
+            raise GankitError(f"stylegan generates square images; this data has shape {self.data_shape}")
+        try:
+            check_image_size(self.data_shape[1])
+        except ValueError as error:
+            raise GankitError(f"{error} (set data.image_size, e.g. 32)") from None
+        self.generator = StyleGenerator(
+            config.latent_dim, config.w_dim, config.mapping_depth, self.data_shape,
+            config.g_width, config.max_width, config.mapping_lr_multiplier,
+        )
+        self.discriminator = StyleDiscriminator(self.data_shape, config.d_width, config.max_width, config.mbstd_group)
+        # The EMA copy lives in the model so that it travels in state_dict and checkpoints.
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+        self.register_buffer("w_avg", torch.zeros(config.w_dim))
+        self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
+
+    @property
+    def num_layers(self) -> int:
+        return self.generator.num_layers
+
+    def configure_optimizers(self) -> dict[str, Optimizer]:
+        c = self.config
+        # Lazy R1 (StyleGAN2, appendix B): D's regulariser runs one step in r1_every, so Adam's
+        # lr and betas are rescaled to keep the same effective momentum per image seen.
+        ratio = c.r1_every / (c.r1_every + 1) if c.r1_gamma > 0 else 1.0
+        return {
+            "g": Adam(self.generator.parameters(), lr=c.lr, betas=c.betas),
+            "d": Adam(self.discriminator.parameters(), lr=c.lr * ratio, betas=(c.betas[0] ** ratio, c.betas[1] ** ratio)),
+        }
+
+    # --- styles ---------------------------------------------------------------------------
+    def broadcast(self, w: Tensor) -> Tensor:
+        return w[:, None].repeat(1, self.num_layers, 1)  # [N, L, w_dim]
+
+    def mixed_styles(self, n: int) -> tuple[Tensor, Tensor]:
+        """Training styles with style-mixing regularisation: with probability ``style_mixing_prob``
+        the layers from a random crossover on take a second w. Returns (ws [N, L, w_dim], first w)."""
+        w = self.generator.mapping(self.latent(n, self.config.latent_dim))  # [N, w_dim]
+        ws = self.broadcast(w)
+        if torch.rand(()).item() < self.config.style_mixing_prob:
+            crossover = int(torch.randint(1, self.num_layers, ()).item())
+            w2 = self.generator.mapping(self.latent(n, self.config.latent_dim))
+            ws = torch.cat([ws[:, :crossover], self.broadcast(w2)[:, crossover:]], dim=1)
+        return ws, w
+
+    def truncate(self, ws: Tensor, truncation: float = 1.0, cutoff: int | None = None) -> Tensor:
+        """The truncation trick: w' = w_avg + psi (w - w_avg) on layers [0, cutoff) (all when None)."""
+        if not math.isfinite(truncation):
+            raise GankitError(f"truncation must be a finite number, got {truncation}")
+        if cutoff is not None and not 1 <= cutoff <= self.num_layers:
+            raise GankitError(f"cutoff must be a layer count in 1..{self.num_layers}, got {cutoff}")
+        if truncation == 1.0:
+            return ws
+        cutoff = self.num_layers if cutoff is None else cutoff
+        truncated = self.w_avg.lerp(ws[:, :cutoff], truncation)
+        return torch.cat([truncated, ws[:, cutoff:]], dim=1)
+
+    @torch.no_grad()
+    def styles(self, z: Tensor, truncation: float = 1.0, cutoff: int | None = None) -> Tensor:
+        """Per-layer styles [N, L, w_dim] of the EMA generator for latents z [N, latent_dim]."""
+        return self.truncate(self.broadcast(self.generator_ema.mapping(z.to(self.device))), truncation, cutoff)
+
+    def make_noise(self, n: int, generator: torch.Generator | None = None, *, shared: bool = False) -> list[Tensor]:
+        """Noise maps for ``synthesize``: one [n, 1, R, R] per layer; ``shared`` repeats one draw n times."""
+        maps = self.generator_ema.synthesis.make_noise(1 if shared else n, generator, self.device)
+        return [m.expand(n, -1, -1, -1) for m in maps] if shared else maps
+
+    @torch.no_grad()
+    def synthesize(
+        self, ws: Tensor, noise: list[Tensor] | None = None, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Images [N, C, H, W] in [-1, 1] from styles ws [N, L, w_dim] with the EMA generator; noise
+        maps (see ``make_noise``) are drawn from ``generator`` unless given."""
+        if noise is None:
+            noise = self.make_noise(ws.shape[0], generator)
+        return self.generator_ema.synthesis(ws.to(self.device), noise).clamp(-1, 1)
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, *, generator: torch.Generator | None = None, truncation: float = 1.0, cutoff: int | None = None
+    ) -> Tensor:
+        """n images [n, C, H, W] from the EMA generator; ``truncation`` (psi) < 1 trades variety for
+        quality on the first ``cutoff`` layers (all layers when None)."""
+        z = self.latent(n, self.config.latent_dim, generator)
+        return self.synthesize(self.styles(z, truncation, cutoff), generator=generator)
+
+    # --- training ---------------------------------------------------------------------------
+    def train_step(self, batch: tuple[Tensor, ...], step: int) -> dict[str, float]:
+        c = self.config
+        x_real = batch[0]  # [N, C, H, W]
+        n = x_real.shape[0]
+        opt_g, opt_d = self.optimizers["g"], self.optimizers["d"]
+
+        # Discriminator: logistic loss, plus R1 on real data on every r1_every-th step.
+        with torch.no_grad():
+            x_fake = self.generator.synthesis(self.mixed_styles(n)[0])
+        regularise = c.r1_gamma > 0 and step % c.r1_every == 0
+        x_real = x_real.detach().requires_grad_(regularise)
+        real_logits = self.discriminator(x_real)
+        fake_logits = self.discriminator(x_fake)
+        loss_d = losses.discriminator_bce(real_logits, fake_logits)
+        logs = {"loss_d": loss_d.item(), "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item()}
+        if regularise:
+            r1 = losses.r1_penalty(real_logits, x_real)
+            loss_d = loss_d + 0.5 * c.r1_gamma * c.r1_every * r1
+            logs["r1"] = r1.item()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+
+        # Generator: non-saturating loss; D is frozen so no gradients are computed for it.
+        self.discriminator.requires_grad_(False)
+        ws, w = self.mixed_styles(n)
+        loss_g = losses.generator_non_saturating(self.discriminator(self.generator.synthesis(ws)))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        self.discriminator.requires_grad_(True)
+        logs["loss_g"] = loss_g.item()
+
+        with torch.no_grad():
+            self.w_avg.lerp_(w.mean(dim=0), 1 - c.w_avg_beta)
+            self.images_seen += n
+            self.update_ema(n)
+        return logs
+
+    @torch.no_grad()
+    def update_ema(self, batch_size: int) -> float:
+        """Move generator_ema towards generator; the decay is set by a half-life in images."""
+        half_life = self.config.ema_kimg * 1000
+        if self.config.ema_rampup is not None:
+            half_life = min(half_life, int(self.images_seen) * self.config.ema_rampup)
+        beta = 0.5 ** (batch_size / max(half_life, 1e-8))
+        for ema, live in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            ema.lerp_(live, 1 - beta)
+        return beta

@@ -1,0 +1,215 @@
+"""StyleGAN networks: "A Style-Based Generator Architecture for Generative Adversarial Networks"
+(Karras, Laine and Aila, 2019).
+
+The mapping network turns z into an intermediate latent w. The synthesis network starts from a learned
+4x4 constant; every layer adds one single-channel noise map scaled by a learned per-channel weight (B)
+and then re-styles the normalised features with AdaIN, whose scale and bias are an affine map (A) of
+that layer's w. The discriminator is ProGAN's at a fixed resolution, with a minibatch-stddev feature.
+Every layer uses equalised learning rate.
+
+    generator = StyleGenerator(latent_dim=128, w_dim=128, mapping_depth=8, image_shape=(1, 32, 32))
+    ws = generator.mapping(torch.randn(8, 128))[:, None].repeat(1, generator.num_layers, 1)
+    images = generator.synthesis(ws)  # [8, 1, 32, 32]
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gankit.nn.blocks import Blur2d, EqualConv2d, EqualLinear, pixel_norm
+
+LRELU_SLOPE = 0.2
+LRELU_GAIN = math.sqrt(2)  # He gain: keeps activations' scale through leaky-ReLU layers
+
+
+def check_image_size(size: int) -> None:
+    if size < 8 or size & (size - 1):
+        raise ValueError(f"StyleGAN networks need a square image size that is a power of two >= 8, got {size}")
+
+
+def layer_resolutions(size: int) -> list[int]:
+    """The resolution of each synthesis layer: two per resolution, [4, 4, 8, 8, ..., size, size]."""
+    check_image_size(size)
+    return [4 * 2 ** (i // 2) for i in range(2 * int(math.log2(size // 4)) + 2)]
+
+
+def _width(resolution: int, size: int, width: int, max_width: int) -> int:
+    # Channels double as the resolution halves, as in ProGAN and StyleGAN, capped at max_width.
+    return min(width * size // resolution, max_width)
+
+
+class MappingNetwork(nn.Module):
+    """z -> w: pixel norm, then ``depth`` fully connected layers with leaky ReLU.
+
+    The paper trains these layers 100x slower (``lr_multiplier=0.01``) than the synthesis network.
+    """
+
+    def __init__(self, latent_dim: int, w_dim: int, depth: int, lr_multiplier: float = 0.01) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            EqualLinear(latent_dim if i == 0 else w_dim, w_dim, gain=LRELU_GAIN, lr_multiplier=lr_multiplier)
+            for i in range(depth)
+        )
+        self.latent_dim, self.w_dim = latent_dim, w_dim
+
+    def forward(self, z: Tensor) -> Tensor:
+        x = pixel_norm(z)  # [N, latent_dim]
+        for layer in self.layers:
+            x = F.leaky_relu(layer(x), LRELU_SLOPE)
+        return x  # [N, w_dim]
+
+
+class AdaIN(nn.Module):
+    """Adaptive instance normalisation: normalise each feature map, then scale and shift it with
+    a style computed from w by the learned affine transform A."""
+
+    def __init__(self, channels: int, w_dim: int) -> None:
+        super().__init__()
+        # Bias 0 for both halves and a scale of (1 + s): an untrained layer leaves features as they are.
+        self.affine = EqualLinear(w_dim, 2 * channels)
+
+    def forward(self, x: Tensor, w: Tensor) -> Tensor:
+        scale, bias = self.affine(w)[:, :, None, None].chunk(2, dim=1)  # [N, C, 1, 1] each
+        x = x - x.mean(dim=(2, 3), keepdim=True)
+        x = x * torch.rsqrt(x.pow(2).mean(dim=(2, 3), keepdim=True) + 1e-8)
+        return x * (1 + scale) + bias
+
+
+class StyleLayer(nn.Module):
+    """[upsample, 3x3 conv, blur] -> noise (B) -> bias, leaky ReLU -> AdaIN (A).
+
+    The first layer of the 4x4 block has no convolution: it styles the learned constant directly.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, *, conv: bool, upsample: bool) -> None:
+        super().__init__()
+        self.upsample = upsample
+        self.conv = EqualConv2d(in_channels, out_channels, 3, bias=False, gain=LRELU_GAIN) if conv else None
+        self.blur = Blur2d(out_channels) if upsample else None
+        self.noise_strength = nn.Parameter(torch.zeros(out_channels))  # B, zero at start as in the paper's code
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.adain = AdaIN(out_channels, w_dim)
+
+    def forward(self, x: Tensor, w: Tensor, noise: Tensor) -> Tensor:
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")  # [N, C, 2H, 2W]
+        if self.conv is not None:
+            x = self.conv(x)
+        if self.blur is not None:
+            x = self.blur(x)
+        x = x + self.noise_strength[None, :, None, None] * noise  # noise [N, 1, H, W]
+        x = F.leaky_relu(x + self.bias[None, :, None, None], LRELU_SLOPE)
+        return self.adain(x, w)
+
+
+class SynthesisNetwork(nn.Module):
+    """Per-layer styles ws [N, num_layers, w_dim] (and noise maps) -> images [N, C, H, W]."""
+
+    def __init__(self, w_dim: int, image_shape: tuple[int, int, int], width: int, max_width: int) -> None:
+        super().__init__()
+        channels, size, _ = image_shape
+        self.resolutions = layer_resolutions(size)
+        widths = [_width(r, size, width, max_width) for r in self.resolutions]
+        self.const = nn.Parameter(torch.ones(1, widths[0], 4, 4))  # the learned input; z never enters here
+        self.layers = nn.ModuleList()
+        for i, (resolution, c_out) in enumerate(zip(self.resolutions, widths)):
+            c_in = widths[max(i - 1, 0)]
+            upsample = i > 0 and resolution > self.resolutions[i - 1]
+            self.layers.append(StyleLayer(c_in, c_out, w_dim, conv=i > 0, upsample=upsample))
+        # Linear output, as in the paper: images are clamped to [-1, 1] only when they are saved.
+        self.to_image = EqualConv2d(widths[-1], channels, 1)
+        self.num_layers = len(self.layers)
+
+    def make_noise(
+        self, n: int, generator: torch.Generator | None = None, device: torch.device | None = None
+    ) -> list[Tensor]:
+        """One standard-normal map [n, 1, R, R] per layer; drawn on the CPU when seeded."""
+        if generator is None:
+            return [torch.randn(n, 1, r, r, device=device) for r in self.resolutions]
+        return [torch.randn(n, 1, r, r, generator=generator).to(device) for r in self.resolutions]
+
+    def forward(self, ws: Tensor, noise: list[Tensor] | None = None) -> Tensor:
+        n = ws.shape[0]
+        if noise is None:
+            noise = self.make_noise(n, device=ws.device)
+        x = self.const.expand(n, -1, -1, -1)  # [N, C, 4, 4]
+        for i, layer in enumerate(self.layers):
+            x = layer(x, ws[:, i], noise[i])
+        return self.to_image(x)  # [N, C_image, H, W]
+
+
+class StyleGenerator(nn.Module):
+    """Mapping plus synthesis; ``forward(z)`` uses the same w at every layer."""
+
+    def __init__(
+        self,
+        latent_dim: int,
+        w_dim: int,
+        mapping_depth: int,
+        image_shape: tuple[int, int, int],
+        width: int = 64,
+        max_width: int = 128,
+        mapping_lr_multiplier: float = 0.01,
+    ) -> None:
+        super().__init__()
+        self.mapping = MappingNetwork(latent_dim, w_dim, mapping_depth, mapping_lr_multiplier)
+        self.synthesis = SynthesisNetwork(w_dim, image_shape, width, max_width)
+        self.num_layers = self.synthesis.num_layers
+
+    def forward(self, z: Tensor, noise: list[Tensor] | None = None) -> Tensor:
+        ws = self.mapping(z)[:, None].repeat(1, self.num_layers, 1)  # [N, L, w_dim]
+        return self.synthesis(ws, noise)
+
+
+def minibatch_stddev(x: Tensor, group_size: int) -> Tensor:
+    """Append the mean standard deviation over groups of examples as one more feature map
+    (ProGAN), so the discriminator can see a lack of variety within a batch."""
+    n, _, h, w = x.shape
+    group = max(g for g in range(1, min(group_size, n) + 1) if n % g == 0)  # any batch size works
+    y = x.reshape(group, -1, *x.shape[1:])  # [G, N/G, C, H, W]
+    y = (y - y.mean(dim=0)).pow(2).mean(dim=0).add(1e-8).sqrt()  # [N/G, C, H, W]
+    y = y.mean(dim=(1, 2, 3)).reshape(-1, 1, 1, 1).repeat(group, 1, h, w)  # [N, 1, H, W]
+    return torch.cat([x, y], dim=1)
+
+
+class StyleDiscriminator(nn.Module):
+    """ProGAN / StyleGAN discriminator at a fixed resolution: from-image 1x1 conv, two 3x3 convs and a
+    blurred 2x downsampling per resolution, then minibatch stddev, a 3x3 conv and two dense layers."""
+
+    def __init__(
+        self, image_shape: tuple[int, int, int], width: int = 64, max_width: int = 128, mbstd_group: int = 4
+    ) -> None:
+        super().__init__()
+        channels, size, _ = image_shape
+        check_image_size(size)
+        resolutions = [size // 2**i for i in range(int(math.log2(size // 4)) + 1)]  # [size, ..., 4]
+        widths = [_width(r, size, width, max_width) for r in resolutions]
+        self.from_image = EqualConv2d(channels, widths[0], 1, gain=LRELU_GAIN)
+        self.blocks = nn.ModuleList(
+            nn.ModuleList([
+                EqualConv2d(c_in, c_in, 3, gain=LRELU_GAIN),
+                EqualConv2d(c_in, c_out, 3, gain=LRELU_GAIN),
+                Blur2d(c_out),
+            ])
+            for c_in, c_out in zip(widths[:-1], widths[1:])
+        )
+        c4 = widths[-1]
+        self.final_conv = EqualConv2d(c4 + 1, c4, 3, gain=LRELU_GAIN)
+        self.final_dense = EqualLinear(c4 * 16, c4, gain=LRELU_GAIN)
+        self.head = EqualLinear(c4, 1)
+        self.mbstd_group = mbstd_group
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.leaky_relu(self.from_image(x), LRELU_SLOPE)  # [N, C, H, W]
+        for conv0, conv1, blur in self.blocks:
+            x = F.leaky_relu(conv0(x), LRELU_SLOPE)
+            x = F.leaky_relu(conv1(x), LRELU_SLOPE)
+            x = F.avg_pool2d(blur(x), 2)  # [N, C', H/2, W/2]
+        x = minibatch_stddev(x, self.mbstd_group)  # [N, C + 1, 4, 4]
+        x = F.leaky_relu(self.final_conv(x), LRELU_SLOPE)
+        x = F.leaky_relu(self.final_dense(x.flatten(1)), LRELU_SLOPE)
+        return self.head(x).squeeze(1)  # [N] logits
