@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gankit.metrics.samples import SampleSet
+from gankit.metrics.samples import SampleSet, generates_images
 
 CONFIDENT = 0.9
 
@@ -41,7 +41,7 @@ class ClassifierScores:
     needs = "classifier"
 
     def applies_to(self, model, data) -> bool:
-        return data.kind == "image" and bool(data.class_names) and callable(getattr(model, "sample", None))
+        return generates_images(model, data) and bool(data.class_names)
 
     def compute(self, samples: SampleSet, reference: SampleSet) -> dict[str, float]:
         return classifier_scores(samples.probs(), reference.labels(), samples.probs().shape[1])

@@ -21,17 +21,9 @@ from gankit.data.dataset import Data
 from gankit.errors import GankitError
 from gankit.metrics import METRICS, get_metric
 from gankit.metrics.features import get_features
-from gankit.metrics.samples import SampleSet
+from gankit.metrics.samples import SampleSet, gather
 
 FLOOR_SUFFIX = "_floor"
-
-
-def gather(data: Data, indices: Tensor) -> Tensor:
-    """[K, *shape] examples of ``data`` at ``indices``, from memory or decoded from disk."""
-    if data.x is not None:
-        return data.x[indices]
-    loader = torch.utils.data.DataLoader(data.subset(indices).source, batch_size=256, num_workers=0)
-    return torch.cat([x for x, _ in loader])
 
 
 class Evaluator:
@@ -93,10 +85,10 @@ class Evaluator:
     def _real_sets(self) -> tuple[SampleSet, SampleSet]:
         order = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(self.seed))
         halves = order[: self.num_samples], order[self.num_samples: 2 * self.num_samples]
-        labels = self.data.y if self.data.y is not None else None
         return tuple(
             SampleSet(gather(self.data, half), data=self.data, extractor=self.extractor,
-                      labels=None if labels is None else labels[half], seed=self.seed, batch_size=self.batch_size)
+                      labels=None if self.data.y is None else self.data.y[half], seed=self.seed,
+                      batch_size=self.batch_size)
             for half in halves
         )
 

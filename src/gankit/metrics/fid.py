@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from gankit.metrics.samples import SampleSet
+from gankit.metrics.samples import SampleSet, generates_images
 
 
 class _Precomputed(nn.Module):
@@ -65,7 +65,7 @@ class FID:
     needs = "features"
 
     def applies_to(self, model, data) -> bool:
-        return data.kind == "image" and callable(getattr(model, "sample", None))
+        return generates_images(model, data)
 
     def compute(self, samples: SampleSet, reference: SampleSet) -> dict[str, float]:
         return {"fid": frechet_distance(reference.features(), samples.features())}
@@ -78,7 +78,7 @@ class KID:
     needs = "features"
 
     def applies_to(self, model, data) -> bool:
-        return data.kind == "image" and callable(getattr(model, "sample", None))
+        return generates_images(model, data)
 
     def compute(self, samples: SampleSet, reference: SampleSet) -> dict[str, float]:
         real, fake = reference.features(), samples.features()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gankit.metrics.samples import SampleSet
+from gankit.metrics.samples import SampleSet, generates_images
 
 
 def knn_radii(points: Tensor, k: int, batch_size: int = 1024) -> Tensor:
@@ -58,7 +58,7 @@ class PrecisionRecall:
         self.k = k
 
     def applies_to(self, model, data) -> bool:
-        return data.kind == "image" and callable(getattr(model, "sample", None))
+        return generates_images(model, data)
 
     def compute(self, samples: SampleSet, reference: SampleSet) -> dict[str, float]:
         return improved_precision_recall(reference.features(), samples.features(), self.k)

@@ -15,6 +15,19 @@ from gankit.data.dataset import Data
 from gankit.errors import GankitError
 
 
+def gather(data: Data, indices: Tensor) -> Tensor:
+    """[K, *shape] examples of ``data`` at ``indices``, from memory or decoded from disk."""
+    if data.x is not None:
+        return data.x[indices]
+    loader = torch.utils.data.DataLoader(data.subset(indices).source, batch_size=256, num_workers=0)
+    return torch.cat([x for x, _ in loader])
+
+
+def generates_images(model, data: Data) -> bool:
+    """Whether ``model`` samples and ``data`` holds images: what the image metrics apply to."""
+    return data.kind == "image" and callable(getattr(model, "sample", None))
+
+
 class SampleSet:
     def __init__(self, x: Tensor, *, data: Data, extractor=None, labels: Tensor | None = None,
                  seed: int = 0, batch_size: int = 500) -> None:

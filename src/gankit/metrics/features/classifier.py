@@ -29,6 +29,7 @@ from gankit.data import load_data
 from gankit.data.dataset import Data
 from gankit.errors import GankitError
 from gankit.metrics.features.cache import cache_dir_for, write_atomic
+from gankit.metrics.samples import gather
 
 WEIGHTS_FILE = "classifier.safetensors"
 INFO_FILE = "classifier.json"
@@ -171,8 +172,6 @@ def train_classifier(
 
 
 def _examples(data: Data) -> tuple[Tensor, Tensor]:
-    from gankit.metrics.evaluator import gather
-
     x = gather(data, torch.arange(len(data)))
     return x, data.y
 
