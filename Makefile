@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch/torchvision pinned here only to the releases known to work; pyproject keeps ranges.
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test test-slow venv clean
+.PHONY: demo test test-slow test-browser venv clean
 
 $(BIN)/gankit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+# The report's browser test skips without Chromium; this installs Debian's package first (root, apt).
+test-browser: venv
+	command -v chromium >/dev/null || apt-get install -y chromium
+	$(BIN)/python -m pytest -q tests/report
 
 test-slow: venv
 	$(BIN)/python -m pytest -q -m slow

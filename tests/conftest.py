@@ -24,3 +24,22 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def digits_classifier(tmp_path_factory):
+    """A classifier for the bundled digits, trained once per session in a private GANKIT_HOME."""
+    from gankit.config import DataConfig
+    from gankit.metrics.features.classifier import train_classifier
+
+    home = tmp_path_factory.mktemp("gankit-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANKIT_HOME", str(home))
+        train_classifier(DataConfig(spec="digits"), epochs=4, log=lambda message: None)
+    return home
+
+
+@pytest.fixture
+def with_digits_classifier(digits_classifier, monkeypatch):
+    monkeypatch.setenv("GANKIT_HOME", str(digits_classifier))
+    return digits_classifier

@@ -1,4 +1,6 @@
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +19,7 @@ def sets(data="toy:ring8", **extra):
 
 
 def test_every_verb_has_help_with_an_example(capsys):
-    for verb in ("train", "sample", "eval", "models", "data", "style-mix", "interpolate", "noise"):
+    for verb in ("train", "sample", "eval", "features", "report", "models", "data", "style-mix", "interpolate", "noise"):
         with pytest.raises(SystemExit) as exit_info:
             main([verb, "--help"])
         assert exit_info.value.code == 0
@@ -40,6 +42,36 @@ def test_train_sample_eval_round_trip(tmp_path, capsys):
     assert main(["eval", str(run), "--n", "100"]) == 0
     assert "modes_captured" in capsys.readouterr().out
     assert main(["train", "--resume", str(run), "--steps", "6", "--no-progress"]) == 0
+
+
+def test_eval_images_prints_scores_beside_floors(tmp_path, capsys, with_digits_classifier):
+    run = tmp_path / "run"
+    assert main(["train", "gan", "--data", "digits", "--steps", "2", "--out", str(run), *sets("digits")]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run), "--metrics", "fid,kid,pr,cls", "--features", "classifier", "--n", "150"]) == 0
+    out = capsys.readouterr().out
+    assert "features: classifier" in out and "floor" in out
+    assert re.search(r"^fid\s+[0-9.e+-]+\s+[0-9.e+-]+$", out, re.M)
+    saved = json.loads((run / "eval.json").read_text())
+    assert saved["num_samples"] == 150 and {"fid_floor", "recall_floor", "cls_tv_floor"} <= set(saved)
+    assert main(["eval", str(run), "--metrics", "fid", "--set", "data.split=test", "--n", "100"]) == 0
+    assert json.loads((run / "eval.json").read_text())["data"] == "digits"
+    assert main(["eval", str(run), "--metrics", "modes"]) == 2
+    assert "does not apply" in capsys.readouterr().err
+    assert main(["eval", str(run), "--set", "data.image_size=8"]) == 2
+    assert "set data.image_size" in capsys.readouterr().err
+
+
+def test_features_verb(capsys, tmp_path, monkeypatch, with_digits_classifier):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no torch-fidelity cache of the weights
+    assert main(["features", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "classifier  digits  16 px" in out and "inception   not installed" in out
+    assert main(["features", "train"]) == 2
+    assert "needs --data" in capsys.readouterr().err
+    assert main(["features", "inception"]) == 2
+    assert main(["features", "inception", "--weights", str(tmp_path / "none.pth")]) == 2
+    assert "not found" in capsys.readouterr().err
 
 
 def test_sample_images_as_grid_and_folder(tmp_path):

@@ -39,7 +39,22 @@ EXAMPLES = {
   gankit noise runs/style --seeds 7 --draws 200 --show 8""",
     "eval": """examples:
   gankit eval runs/ring                   # mode coverage for toy mixtures, writes RUN/eval.json
-  gankit eval runs/ring --n 2500 --seed 1""",
+  gankit eval runs/ring --n 2500 --seed 1
+  gankit features train --data mnist:../shared/data/mnist          # once per data set and size
+  gankit eval runs/mnist --metrics fid,kid,pr,cls --features classifier --n 10000
+  gankit eval runs/mnist --data mnist:../shared/data/mnist --set data.split=test
+
+Every score is printed beside its floor: the same metric between two disjoint
+halves of the real data with as many examples (a perfect generator's score).""",
+    "features": """examples:
+  gankit features train --data mnist:../shared/data/mnist            # 28 px, ~3 epochs, a few minutes on CPU
+  gankit features train --data fashion-mnist:../shared/data/fashion-mnist --size 32
+  gankit features list                                               # cached extractors and their test accuracy
+  gankit features inception --weights weights-inception-2015-12-05-6726825d.pth
+  gankit features inception --download                               # needs network access""",
+    "report": """examples:
+  gankit report runs/ring                  # writes runs/ring/report.html
+  gankit report runs/ring --out ring.html""",
     "models": """example:
   gankit models""",
     "data": """examples:
@@ -130,10 +145,33 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = verb("eval", "Evaluate a trained run; prints a table and writes RUN/eval.json.")
     evaluate.add_argument("run", help="run directory")
-    evaluate.add_argument("--metrics", help="comma-separated metric names (default: all that apply)")
-    evaluate.add_argument("--n", type=int, default=2500, help="samples to draw (default 2500, as in VEEGAN)")
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
+    evaluate.add_argument("--metrics", help="comma-separated: modes, fid, kid, pr, cls (default: all that apply)")
+    evaluate.add_argument("--features", default="auto",
+                          help="auto (default: a cached classifier, else cached InceptionV3), classifier or inception")
+    evaluate.add_argument("--data", metavar="SPEC", help="real data to compare with (default: the run's own)")
+    evaluate.add_argument(
+        "--set", metavar="data.KEY=VALUE", action="append", default=[], dest="overrides",
+        help="change the real data's settings, e.g. --set data.split=test (repeatable)",
+    )
+    evaluate.add_argument("--n", type=int, help="samples to draw (default: the run's train.eval_samples, 2500)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples and the real halves (default 0)")
     evaluate.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+
+    features = verb("features", "Train, install or list the feature extractors behind FID, KID, PR and cls.")
+    features.add_argument("action", choices=["train", "list", "inception"],
+                          help="train: the classifier on a labelled data set; list: the cache; "
+                               "inception: install the InceptionV3 weights")
+    features.add_argument("--data", metavar="SPEC", help="labelled image data (train)")
+    features.add_argument("--size", type=int, help="image size in pixels, as the runs use it (train)")
+    features.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB (train)")
+    features.add_argument("--epochs", type=int, default=3, help="training epochs (train; default 3)")
+    features.add_argument("--device", default="cpu", help="cpu (default), cuda or auto (train)")
+    features.add_argument("--weights", metavar="FILE", help="a downloaded InceptionV3 weights file (inception)")
+    features.add_argument("--download", action="store_true", help="download the InceptionV3 weights (inception)")
+
+    report = verb("report", "Write a run's self-contained HTML report (RUN/report.html).")
+    report.add_argument("run", help="run directory")
+    report.add_argument("--out", help="output file (default RUN/report.html)")
 
     verb("models", "List the model variants with a one-line description.")
 
@@ -182,6 +220,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"  samples:    {result.samples}")
     if result.losses:
         print(f"  losses:     {result.losses}")
+    print(f"  report:     {result.report}")
     print(f"  checkpoint: {result.checkpoint}")
     for key, value in result.evaluation.items():
         print(f"  {key}: {value:.4g}")
@@ -307,28 +346,81 @@ def _modes_of(model):
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from gankit import api
+    from gankit.config import DataConfig, apply_overrides, from_dict
     from gankit.data import load_data
-    from gankit.metrics import default_metrics, get_metric
+    from gankit.metrics.evaluator import FLOOR_SUFFIX, Evaluator
     from gankit.training.loop import write_json
 
     model = api.load(args.run, device=args.device)
-    data = load_data(model.run_config.data)
-    names = args.metrics.split(",") if args.metrics else default_metrics(model, data)
-    if not names:
-        raise GankitError(f"no metric applies to {model.run_config.model_name} on {data.name}")
-    results: dict[str, float] = {}
-    for name in names:
-        metric = get_metric(name.strip())
-        if not metric.applies_to(model, data):
-            raise GankitError(f"metric {name!r} does not apply to {model.run_config.model_name} on {data.name}")
-        results.update(metric.compute(model, data, num_samples=args.n, seed=args.seed))
-    width = max(map(len, results))
-    print(f"{'metric':<{width}}  value")
-    for key, value in results.items():
-        print(f"{key:<{width}}  {value:.4g}")
+    config = model.run_config
+    raw = {"data": dict(vars(config.data), **({"spec": args.data} if args.data else {}))}
+    for item in args.overrides:
+        if not item.startswith("data."):
+            raise GankitError(f"eval --set changes only data.* settings, not {item.split('=')[0]}")
+    data_config = from_dict(DataConfig, apply_overrides(raw, args.overrides)["data"], "data")
+    data = load_data(data_config)
+    if tuple(data.shape) != tuple(model.data_shape):
+        raise GankitError(f"{data.name} gives examples of shape {tuple(data.shape)}, the run makes "
+                          f"{tuple(model.data_shape)}; set data.image_size / data.channels to match")
+    names = [n for n in args.metrics.split(",") if n.strip()] if args.metrics else config.train.eval_metrics
+    evaluator = Evaluator(data, data_config, model, names, num_samples=args.n or config.train.eval_samples,
+                          seed=args.seed, features=args.features)
+    results = evaluator(model)
+    if not results:
+        raise GankitError(f"no metric applies to {config.model_name} on {data.name}; "
+                          f"for images train a classifier first: gankit features train --data {data.name}")
+    scores = [k for k in results if not k.endswith(FLOOR_SUFFIX)]
+    width = max(map(len, scores + ["metric"]))
+    print(f"{evaluator.num_samples} samples vs {data.name}, features: {evaluator.features_name}")
+    print(f"{'metric':<{width}}  {'samples':>10}  {'floor':>10}")
+    for key in scores:
+        print(f"{key:<{width}}  {results[key]:>10.4g}  {results[key + FLOOR_SUFFIX]:>10.4g}")
     out = Path(args.run) / "eval.json"
-    write_json(out, {"step": model.step, "num_samples": args.n, "seed": args.seed, **results})
+    write_json(out, evaluator.record(model.step, results))
     print(f"wrote {out}")
+    return 0
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    from gankit.config import DataConfig
+
+    if args.action == "train":
+        from gankit.metrics.features.classifier import train_classifier
+        from gankit.training.loop import resolve_device
+
+        if not args.data:
+            raise GankitError("features train needs --data SPEC (a labelled image data set)")
+        if args.epochs <= 0:
+            raise GankitError(f"--epochs must be > 0, got {args.epochs}")
+        config = DataConfig(spec=args.data, image_size=args.size, channels=args.channels)
+        train_classifier(config, epochs=args.epochs, device=resolve_device(args.device))
+    elif args.action == "inception":
+        from gankit.metrics.features.inception import install_inception_weights
+
+        if bool(args.weights) == args.download:
+            raise GankitError("features inception needs exactly one of --weights FILE or --download")
+        path = install_inception_weights(Path(args.weights) if args.weights else None, download=args.download)
+        print(f"InceptionV3 weights checked and installed at {path}")
+    else:
+        import json
+
+        from gankit.metrics.features.cache import features_home
+        from gankit.metrics.features.inception import find_weights
+
+        infos = sorted(features_home().glob("classifier/*/classifier.json"))
+        for path in infos:
+            info = json.loads(path.read_text())
+            print(f"classifier  {info['data']}  {info['image_size']} px  {info['channels']} ch  "
+                  f"test accuracy {info['test_accuracy']:.2%}  ({path.parent})")
+        weights = find_weights()
+        print(f"inception   {weights if weights else 'not installed (gankit features inception --help)'}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from gankit.report.html import write_report
+
+    print(f"wrote {write_report(Path(args.run), Path(args.out) if args.out else None)}")
     return 0
 
 
@@ -363,7 +455,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "train": _cmd_train, "sample": _cmd_sample, "eval": _cmd_eval, "models": _cmd_models, "data": _cmd_data,
+    "train": _cmd_train, "sample": _cmd_sample, "eval": _cmd_eval, "features": _cmd_features,
+    "report": _cmd_report, "models": _cmd_models, "data": _cmd_data,
     "style-mix": _cmd_style_mix, "interpolate": _cmd_interpolate, "noise": _cmd_noise,
 }
 

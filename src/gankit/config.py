@@ -68,6 +68,9 @@ class TrainConfig:
     sample_every: int = 500  # steps between sample grids in RUN/samples/
     checkpoint_every: int = 1000
     eval_every: int = 0  # steps between in-training evaluations (0: only at the end)
+    eval_samples: int = 2500  # samples per evaluation (at most half the data: the floor needs two real halves)
+    eval_metrics: list[str] | None = None  # None: every metric that applies (see gankit.metrics.METRICS)
+    eval_features: str = "auto"  # features for FID/KID/PR: auto | classifier | inception
     keep_checkpoints: int = 3
     num_preview: int = 64  # samples in each grid (2-D points: at least 2,500)
     progress: bool = True
@@ -75,6 +78,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _check_positive(self, "batch_size", "steps", "epochs", "minutes", "log_every")
         _check_positive(self, "sample_every", "checkpoint_every", "keep_checkpoints", "num_preview")
+        _check_positive(self, "eval_samples")
         if self.eval_every < 0:
             raise GankitError(f"train.eval_every must be >= 0, got {self.eval_every}")
         if self.steps is None and self.epochs is None and self.minutes is None:

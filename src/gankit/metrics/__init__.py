@@ -1,17 +1,27 @@
-"""Metrics registry: name -> metric. Each metric declares what it needs.
+"""Metrics registry: name -> metric. Each metric declares what it ``needs`` (``samples``,
+``features`` or ``classifier`` outputs), whether it ``applies_to`` a model and data set,
+and ``compute``s its scores from a generated :class:`SampleSet` and a real one; the
+:class:`~gankit.metrics.evaluator.Evaluator` draws the samples, shares the features
+and adds each score's real-vs-real floor.
 
-    metric = METRICS["modes"]
-    if metric.applies_to(data):
-        values = metric.compute(model, data, num_samples=2500, seed=0)
+    evaluator = Evaluator(data, run_config.data, model, ["fid", "kid", "pr", "cls"], features="classifier")
+    values = evaluator(model)   # {"fid": ..., "fid_floor": ..., ...}
 """
 
 from __future__ import annotations
 
 from gankit.errors import GankitError
+from gankit.metrics.classifier_scores import ClassifierScores
+from gankit.metrics.fid import FID, KID
 from gankit.metrics.modes import ModeCoverage
+from gankit.metrics.precision_recall import PrecisionRecall
 
 METRICS = {
     "modes": ModeCoverage(),
+    "fid": FID(),
+    "kid": KID(),
+    "pr": PrecisionRecall(k=3),
+    "cls": ClassifierScores(),
 }
 
 

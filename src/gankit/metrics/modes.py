@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from gankit.metrics.samples import SampleSet
+
 
 def mode_coverage(samples: Tensor, modes: Tensor, std: float, radius_in_std: float = 3.0) -> dict[str, float]:
     samples = samples.detach().float().cpu()  # [N, 2]
@@ -37,7 +39,5 @@ class ModeCoverage:
     def applies_to(self, model, data) -> bool:
         return data.modes is not None and callable(getattr(model, "sample", None))
 
-    def compute(self, model, data, *, num_samples: int = 2500, seed: int = 0) -> dict[str, float]:
-        generator = torch.Generator().manual_seed(seed)
-        samples = model.sample(num_samples, generator=generator)
-        return mode_coverage(samples, data.modes, data.mode_std)
+    def compute(self, samples: SampleSet, reference: SampleSet) -> dict[str, float]:
+        return mode_coverage(samples.x, reference.data.modes, reference.data.mode_std)

@@ -32,9 +32,10 @@ from gankit import __version__
 from gankit.config import RunConfig
 from gankit.data import BatchStream, Data, load_data
 from gankit.errors import GankitError
-from gankit.metrics import default_metrics, get_metric
+from gankit.metrics.evaluator import Evaluator
 from gankit.models import get_model_class
 from gankit.models.base import GANModel
+from gankit.report.html import write_report
 from gankit.report.plots import plot_losses, save_samples
 from gankit.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from gankit.training.logging import MetricsWriter, RunningMeans, read_metrics
@@ -50,6 +51,7 @@ class TrainResult:
     checkpoint: Path
     samples: Path | None = None
     losses: Path | None = None
+    report: Path | None = None
     evaluation: dict[str, float] = field(default_factory=dict)
 
 
@@ -174,6 +176,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0
         self.writer = MetricsWriter(self.run_dir)
+        self.evaluator: Evaluator | None = None  # built at the first evaluation, then reused
         if self.resume:
             self._restore(latest_checkpoint(self.checkpoint_dir))
 
@@ -285,10 +288,14 @@ class Trainer:
         return save_samples(samples, path, self.data.modes, title=f"{self.config.model_name}, step {self.step}")
 
     def evaluate(self) -> dict[str, float]:
-        values: dict[str, float] = {}
-        for name in default_metrics(self.model, self.data):
-            values.update(get_metric(name).compute(self.model, self.data, seed=self.config.train.seed))
-        return values
+        """The same evaluation as ``gankit eval``, with the train.eval_* settings."""
+        if self.evaluator is None:
+            train = self.config.train
+            self.evaluator = Evaluator(
+                self.data, self.config.data, self.model, train.eval_metrics,
+                num_samples=train.eval_samples, seed=train.seed, features=train.eval_features,
+            )
+        return self.evaluator(self.model)
 
     def _finish(self, checkpoint: Path) -> TrainResult:
         result = TrainResult(self.run_dir, self.step, checkpoint)
@@ -296,8 +303,9 @@ class Trainer:
         result.evaluation = self.evaluate()
         if result.evaluation:
             MetricsWriter(self.run_dir, tensorboard=False).write(self.step, result.evaluation, kind="eval")
-            write_json(self.run_dir / "eval.json", {"step": self.step, **result.evaluation})
+            write_json(self.run_dir / "eval.json", self.evaluator.record(self.step, result.evaluation))
         result.losses = plot_losses(read_metrics(self.run_dir), self.run_dir / "losses.png", self.config.model_name)
+        result.report = write_report(self.run_dir)
         return result
 
 

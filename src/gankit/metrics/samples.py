@@ -1,0 +1,69 @@
+"""A set of examples (generated or real) and what the metrics derive from it,
+each computed once per evaluation and shared by every metric that needs it.
+
+    fake = SampleSet(model.sample(5000), data=data, extractor=extractor)
+    fake.features()  # [5000, D], extracted on the first call only
+    fake.probs()     # [5000, K], classifier extractors only
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from gankit.data.dataset import Data
+from gankit.errors import GankitError
+
+
+def gather(data: Data, indices: Tensor) -> Tensor:
+    """[K, *shape] examples of ``data`` at ``indices``, from memory or decoded from disk."""
+    if data.x is not None:
+        return data.x[indices]
+    loader = torch.utils.data.DataLoader(data.subset(indices).source, batch_size=256, num_workers=0)
+    return torch.cat([x for x, _ in loader])
+
+
+def generates_images(model, data: Data) -> bool:
+    """Whether ``model`` samples and ``data`` holds images: what the image metrics apply to."""
+    return data.kind == "image" and callable(getattr(model, "sample", None))
+
+
+class SampleSet:
+    def __init__(self, x: Tensor, *, data: Data, extractor=None, labels: Tensor | None = None,
+                 seed: int = 0, batch_size: int = 500) -> None:
+        self.x = x  # [N, *shape] on the CPU
+        self.data = data  # the real data set these examples are judged against
+        self.extractor = extractor
+        self.seed = seed
+        self.batch_size = batch_size
+        self._labels = labels
+        self._cache: dict[str, Tensor] = {}
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def features(self) -> Tensor:
+        """[N, D] features of the extractor, on the CPU."""
+        return self._mapped("features")
+
+    def probs(self) -> Tensor:
+        """[N, K] class probabilities of a classifier extractor, on the CPU."""
+        if not callable(getattr(self.extractor, "probs", None)):
+            name = getattr(self.extractor, "name", "none")
+            raise GankitError(f"the classifier metrics need --features classifier, not {name}")
+        return self._mapped("probs")
+
+    def labels(self) -> Tensor:
+        if self._labels is None:
+            raise GankitError("these examples carry no labels")
+        return self._labels
+
+    def _mapped(self, method: str) -> Tensor:
+        if method not in self._cache:
+            if self.extractor is None:
+                raise GankitError("this metric needs a feature extractor (--features classifier or inception)")
+            apply = getattr(self.extractor, method)
+            self._cache[method] = torch.cat(
+                [apply(self.x[i:i + self.batch_size]).cpu() for i in range(0, len(self), self.batch_size)]
+            )
+        return self._cache[method]

@@ -1,0 +1,119 @@
+"""The run report: one self-contained ``RUN/report.html`` (images inlined as base64,
+no scripts, no external files) that a person can open, mail or archive.
+
+It shows the resolved config, the sample grids across training, the loss
+curves, the metric curves and the final metrics beside their real-vs-real
+floor, and for the 2-D toy mixtures the final samples over the true modes.
+
+    path = write_report(Path("runs/ring"))   # runs/ring/report.html
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import time
+from pathlib import Path
+
+import yaml
+
+from gankit.errors import GankitError
+from gankit.metrics.evaluator import FLOOR_SUFFIX
+from gankit.report.plots import plot_losses, plot_metric_curves
+from gankit.training.logging import read_metrics
+
+REPORT_FILE = "report.html"
+MAX_GRIDS = 8  # sample grids shown across training, evenly spaced, the last always included
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 0.85em; }
+table { border-collapse: collapse; } td, th { padding: 0.3em 1em; border-bottom: 1px solid #eee; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.grids { display: flex; flex-wrap: wrap; gap: 1em; } figure { margin: 0; text-align: center; }
+figure img { max-width: 240px; image-rendering: pixelated; border: 1px solid #ddd; }
+img.wide { max-width: 100%; } .note { color: #666; font-size: 0.9em; }
+"""
+
+
+def _image(path: Path, css_class: str = "") -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    attr = f' class="{css_class}"' if css_class else ""
+    return f'<img{attr} src="data:image/png;base64,{data}" alt="{html.escape(path.name)}">'
+
+
+def _grids(run_dir: Path) -> list[Path]:
+    grids = sorted((run_dir / "samples").glob("step-*.png"))
+    if len(grids) <= MAX_GRIDS:
+        return grids
+    picks = {round(i * (len(grids) - 1) / (MAX_GRIDS - 1)) for i in range(MAX_GRIDS)}
+    return [grids[i] for i in sorted(picks)]
+
+
+def _number(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def _metrics_table(evaluation: dict) -> str:
+    scores = {k: v for k, v in evaluation.items()
+              if isinstance(v, (int, float)) and not k.endswith(FLOOR_SUFFIX) and k not in ("step", "seed", "num_samples")}
+    if not scores:
+        return '<p class="note">No metric applied to this run (see <code>gankit eval --help</code>).</p>'
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{_number(v)}</td><td>{_number(evaluation.get(k + FLOOR_SUFFIX, ''))}</td></tr>"
+        for k, v in scores.items()
+    )
+    settings = ", ".join(f"{k}: {html.escape(str(evaluation[k]))}" for k in ("step", "data", "num_samples", "features")
+                         if k in evaluation)
+    return (f'<p class="note">{settings}. The floor is the same metric between two disjoint halves of the real '
+            f"data with as many examples: what a perfect generator would score.</p>"
+            f"<table><tr><th>metric</th><th>samples</th><th>floor (real vs real)</th></tr>{rows}</table>")
+
+
+def write_report(run_dir: Path, out: Path | None = None) -> Path:
+    """Write the report of ``run_dir`` (to ``out``, default ``RUN/report.html``)."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        raise GankitError(f"{run_dir} is not a run directory (no config.yaml)")
+    rows = read_metrics(run_dir)
+    eval_path = run_dir / "eval.json"
+    evaluation = json.loads(eval_path.read_text()) if eval_path.is_file() else {}
+    config_text = config_path.read_text()
+    title = f"{run_dir.name}"
+    sections = [f"<h1>gankit run: {html.escape(title)}</h1>",
+                f'<p class="note">Report written {time.strftime("%Y-%m-%d %H:%M:%S %Z")} from {html.escape(str(run_dir))}.</p>']
+
+    sections.append("<h2>Final metrics</h2>" + _metrics_table(evaluation))
+
+    final = run_dir / "samples.png"
+    if final.is_file():
+        heading = "Mode plot (final samples over the true modes)" if "modes_captured" in evaluation else "Final samples"
+        sections.append(f"<h2>{heading}</h2><figure>{_image(final, 'wide' if 'modes_captured' in evaluation else '')}</figure>")
+
+    grids = _grids(run_dir)
+    if grids:
+        figures = "".join(
+            f"<figure>{_image(p)}<figcaption>step {int(re.sub(r'[^0-9]', '', p.stem))}</figcaption></figure>"
+            for p in grids
+        )
+        sections.append(f'<h2>Samples across training</h2><div class="grids">{figures}</div>')
+
+    model_name = str((yaml.safe_load(config_text) or {}).get("model", {}).get("name", ""))
+    losses = plot_losses(rows, run_dir / "losses.png", model_name)
+    if losses:
+        sections.append(f"<h2>Loss curves</h2><figure>{_image(losses, 'wide')}</figure>")
+    curves = plot_metric_curves(rows, run_dir / "metric_curves.png", model_name)
+    if curves:
+        sections.append(f"<h2>Metric curves</h2><figure>{_image(curves, 'wide')}</figure>")
+
+    sections.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{STYLE}</style></head><body>\n" + "\n".join(sections) + "\n</body></html>\n")
+    out = Path(out) if out else run_dir / REPORT_FILE
+    out.write_text(page, encoding="utf-8")
+    return out
