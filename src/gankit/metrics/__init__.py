@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from gankit.errors import GankitError
 from gankit.metrics.modes import ModeCoverage
+from gankit.metrics.translation import CycleConsistency
 
 METRICS = {
     "modes": ModeCoverage(),
+    "cycle": CycleConsistency(),
 }
 
 

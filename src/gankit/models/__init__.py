@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
+from gankit.models.cyclegan.model import CycleGAN
 from gankit.models.gan.model import GAN
 from gankit.models.wgan.model import WGAN
 from gankit.models.wgan_gp.model import WGANGP
@@ -16,6 +17,7 @@ MODELS: dict[str, type[GANModel]] = {
     "gan": GAN,
     "wgan": WGAN,
     "wgan_gp": WGANGP,
+    "cyclegan": CycleGAN,
 }
 
 
