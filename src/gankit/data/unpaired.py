@@ -74,7 +74,8 @@ def part_config(text: str, shared: DataConfig) -> DataConfig:
         raise GankitError(f"unpaired part {text!r} names no data")
     if "spec" in options:
         raise GankitError(f"unpaired part {text!r}: give the spec before the brackets, not as spec=")
-    if ":" not in spec and os.path.isdir(os.path.expanduser(spec)):
+    looks_like_path = os.sep in spec or spec.startswith((".", "~")) or os.path.isdir(os.path.expanduser(spec))
+    if ":" not in spec and looks_like_path:
         spec = f"folder:{spec}"  # the plain unpaired:DIR_A,DIR_B form
     raw = {k: v for k, v in dataclasses.asdict(shared).items() if k != "spec"}
     return from_dict(DataConfig, {**raw, **options, "spec": spec}, "data")
