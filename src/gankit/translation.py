@@ -80,6 +80,6 @@ def translate_files(
             if grid:
                 save_image_grid(torch.stack([x[i], translated[i], reconstructed[i]]), target, nrow=3)
             else:
-                save_image_grid(translated[i : i + 1], target, nrow=1)
+                save_image_grid(translated[i : i + 1], target, nrow=1, min_size=1)  # native size
             written.append(target)
     return written
