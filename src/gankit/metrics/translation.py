@@ -48,9 +48,13 @@ class DigitClassifier(nn.Module):
         return self.head(self.features(x))  # [N, classes] logits
 
 
-def fit_classifier(x: Tensor, y: Tensor, classes: int, *, steps: int = 1500, batch_size: int = 64, seed: int = 0) -> nn.Module:
+def fit_classifier(
+    x: Tensor, y: Tensor, classes: int, *, steps: int = 1500, batch_size: int = 64, seed: int = 0, zoom: float = 1.0
+) -> nn.Module:
     """A :class:`DigitClassifier` trained with Adam on images ``x`` [N, C, H, W] and labels ``y`` [N];
-    returned in eval mode. Small random shifts make it judge translations, not pixel positions."""
+    returned in eval mode. Small random shifts make it judge translations, not pixel positions;
+    ``zoom`` > 1 also enlarges each batch by a random factor up to ``zoom`` (centre crop), so that
+    it judges shapes whatever their size (translations keep their source's framing)."""
     if x.dim() != 4 or y.shape != (x.shape[0],):
         raise GankitError(f"fit_classifier needs images [N, C, H, W] and labels [N], got {list(x.shape)}, {list(y.shape)}")
     generator = torch.Generator().manual_seed(seed)
@@ -61,11 +65,21 @@ def fit_classifier(x: Tensor, y: Tensor, classes: int, *, steps: int = 1500, bat
         index = torch.randint(x.shape[0], (batch_size,), generator=generator)
         shift = torch.randint(-2, 3, (2,), generator=generator).tolist()
         batch = torch.roll(x[index], shifts=shift, dims=(2, 3))  # [B, C, H, W]
+        if zoom > 1:
+            batch = _zoom(batch, 1 + (zoom - 1) * torch.rand((), generator=generator).item())
         loss = F.cross_entropy(model(batch), y[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
     return model.eval()
+
+
+def _zoom(x: Tensor, factor: float) -> Tensor:
+    """[N, C, H, W] enlarged by ``factor`` about the centre, cropped back to H x W."""
+    size = x.shape[-1]
+    big = F.interpolate(x, size=round(size * factor), mode="bilinear", align_corners=False)
+    start = (big.shape[-1] - size) // 2
+    return big[..., start : start + size, start : start + size]
 
 
 @torch.no_grad()
