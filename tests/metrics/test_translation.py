@@ -25,7 +25,7 @@ def test_label_preservation_counts_translations_the_classifier_labels_right():
     # Two classes, dark and bright images, that a classifier separates after a few steps.
     y = torch.arange(40) % 2
     x = torch.where(y.view(-1, 1, 1, 1).bool(), 0.8, -0.8) + 0.1 * torch.randn(40, 1, 16, 16)
-    classifier = fit_classifier(x, y, classes=2, steps=30, batch_size=16)
+    classifier = fit_classifier(x, y, classes=2, steps=30, batch_size=16, zoom=1.3)
     assert accuracy(classifier, x, y) == 1.0
     model = tiny_cyclegan()
     with torch.no_grad():
