@@ -69,7 +69,7 @@ class TrainConfig:
     checkpoint_every: int = 1000
     eval_every: int = 0  # steps between in-training evaluations (0: only at the end)
     keep_checkpoints: int = 3
-    num_preview: int = 64  # samples in each grid
+    num_preview: int = 64  # samples in each grid (2-D points: at least 2,500)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -221,6 +221,11 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "5e-4" (no dot) as a string; it is a number
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise GankitError(f"{where} must be a number, got {value!r}")
     if hint is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):

@@ -279,7 +279,9 @@ class Trainer:
 
     def _save_preview(self, path: Path) -> Path:
         generator = torch.Generator().manual_seed(PREVIEW_SEED)
-        samples = self.model.preview(self.config.train.num_preview, generator)
+        # A scatter plot of 2-D points needs as many points as the mode metric draws.
+        n = self.config.train.num_preview if len(self.data.shape) > 1 else max(self.config.train.num_preview, 2500)
+        samples = self.model.preview(n, generator)
         return save_samples(samples, path, self.data.modes, title=f"{self.config.model_name}, step {self.step}")
 
     def evaluate(self) -> dict[str, float]:

@@ -1,0 +1,131 @@
+"""Mode coverage of GAN, WGAN and WGAN-GP on the 2-D mixtures (issue 2, section 7).
+
+For each model, mixture and seed, trains in a child process through the CLI
+(so every run is what a user gets), reads ``RUN/eval.json`` (2,500 samples,
+VEEGAN/PacGAN definitions) and the child's wall time and peak memory, then
+writes a markdown table of means and standard deviations and one scatter plot
+per model and mixture (seed 0).
+
+    python benchmarks/toy_modes.py --seeds 5 --out docs/benchmarks/toy
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import torch
+
+# Per-model settings for the toy runs (passed as --set overrides): MLPs of
+# 3 x 256 units and batches of 256 for every model. WGAN-GP uses the penalty
+# weight of Gulrajani et al.'s toy experiments (gan_toy.py: lambda 0.1, betas
+# (0.5, 0.9)) with Adam at 5e-4 instead of 1e-4 so that it converges within
+# this benchmark's short budget; WGAN skips the 100-step critic warm-up, which
+# would spend most of a short budget on the critic. Everything else is the
+# model's packaged default.
+COMMON = ["model.mlp_width=256", "model.mlp_depth=3", "train.batch_size=256",
+          "train.log_every=100", "train.sample_every=1000000", "train.checkpoint_every=1000000", "train.progress=false"]
+MODEL_SETTINGS = {
+    "gan": [],
+    "wgan": ["model.warmup_critic_steps=5"],
+    "wgan_gp": ["model.gp_weight=0.1", "model.betas=[0.5, 0.9]", "model.lr=5e-4"],
+}
+
+
+def run_one(model: str, mixture: str, seed: int, steps: int, work: Path, threads: int) -> dict:
+    out = work / f"{model}-{mixture}-{seed}"
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, "-m", "gankit", "train", model, "--data", f"toy:{mixture}", "--steps", str(steps),
+           "--seed", str(seed), "--out", str(out)]
+    for item in COMMON + MODEL_SETTINGS[model]:
+        cmd += ["--set", item]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    log = work / f"{out.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {log.read_text()[-2000:]}")
+    evaluation = json.loads((out / "eval.json").read_text())
+    return {"model": model, "mixture": mixture, "seed": seed, "steps": steps, "wall_s": wall,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "run": str(out), **evaluation}
+
+
+def summarise(rows: list[dict]) -> str:
+    def mean_std(values: list[float], scale: float = 1.0) -> str:
+        values = [v * scale for v in values]
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.1f} ± {spread:.1f}"
+
+    lines = ["| mixture | model | seeds | steps | modes captured | high quality (%) | wall time per run (s) | peak memory (MB) |",
+             "|---|---|---|---|---|---|---|---|"]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["mixture"], row["model"]), []).append(row)
+    for (mixture, model), group in groups.items():
+        lines.append(
+            f"| {mixture} | {model} | {len(group)} | {group[0]['steps']} "
+            f"| {mean_std([r['modes_captured'] for r in group])} / {group[0]['num_modes']} "
+            f"| {mean_std([r['high_quality'] for r in group], 100)} "
+            f"| {mean_std([r['wall_s'] for r in group])} | {max(r['peak_rss_mb'] for r in group):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="gan,wgan,wgan_gp")
+    parser.add_argument("--mixtures", default="ring8,grid25")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=10000, help="train steps (batches) per run")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at the same time")
+    parser.add_argument("--work", default="runs/bench-toy", help="where the runs go")
+    parser.add_argument("--out", default="docs/benchmarks/toy", help="results.json, table.md and figures")
+    args = parser.parse_args()
+
+    out, work = Path(args.out), Path(args.work)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    jobs = [(model, mixture, seed) for mixture in args.mixtures.split(",")
+            for model in args.models.split(",") for seed in range(args.seeds)]
+
+    def run_and_report(job: tuple[str, str, int]) -> dict:
+        row = run_one(*job, args.steps, work, args.threads)
+        print(f"{row['mixture']} {row['model']} seed {row['seed']}: {row['modes_captured']}/{row['num_modes']} modes, "
+              f"{100 * row['high_quality']:.1f}% high quality, {row['wall_s']:.0f} s", flush=True)
+        return row
+
+    # Runs are independent processes; results come back in job order whatever finishes first.
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        rows = list(pool.map(run_and_report, jobs))
+    for row in rows:
+        if row["seed"] == 0:
+            shutil.copy(Path(row["run"]) / "samples.png", out / f"{row['model']}-{row['mixture']}.png")
+    total = time.perf_counter() - started
+    machine = (f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), torch {torch.__version__}, "
+               f"{args.threads} thread(s) per run, {args.jobs} runs at a time, Python {platform.python_version()}")
+    command = "python benchmarks/toy_modes.py " + " ".join(sys.argv[1:])
+    table = summarise(rows)
+    (out / "results.json").write_text(json.dumps({"date": str(date.today()), "machine": machine,
+                                                   "command": command, "total_wall_s": total, "runs": rows}, indent=2))
+    (out / "table.md").write_text(f"Command: `{command}`  \nMachine: {machine}  \nDate: {date.today()}, "
+                                  f"total wall time {total / 60:.1f} min\n\n{table}\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
