@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# One thread: on a loaded machine (CI, shared boxes) two OpenMP threads spinning for
+# two busy cores make tiny convolutions ten times slower, not faster.
+torch.set_num_threads(1)
 
 SHARED_DATA = Path(os.environ.get("GANKIT_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 

@@ -2,6 +2,7 @@
 
     gankit train gan --data digits --minutes 2
     gankit sample runs/gan-digits-... --n 64 --out grid.png
+    gankit translate runs/cyclegan-... photos/ --direction a2b --out translated/
     gankit eval runs/wgan_gp-toy-...
 """
 
@@ -37,6 +38,10 @@ EXAMPLES = {
     "noise": """examples:
   gankit noise runs/style --seeds 0-3 --out noise.png
   gankit noise runs/style --seeds 7 --draws 200 --show 8""",
+    "translate": """examples:
+  gankit translate runs/facades labels/ --direction a2b --out photos/
+  gankit translate runs/facades photo1.jpg photo2.jpg --direction b2a --out maps/ --grid
+  gankit translate runs/digits-mnist digit.png --direction a2b --out out/ --size 56 --device cuda""",
     "eval": """examples:
   gankit eval runs/ring                   # mode coverage for toy mixtures, writes RUN/eval.json
   gankit eval runs/ring --n 2500 --seed 1
@@ -61,7 +66,9 @@ halves of the real data with as many examples (a perfect generator's score).""",
   gankit data digits --preview digits.png
   gankit data mnist:../shared/data/mnist --classes 3,5 --split test
   gankit data folder:photos/ --size 64 --channels 3
-  gankit data toy:grid25 --preview grid.png""",
+  gankit data toy:grid25 --preview grid.png
+  gankit data unpaired:photos/summer,photos/winter --size 128 --channels 3
+  gankit data "unpaired:mnist[classes=3],mnist[classes=5]" --preview 3-5.png""",
 }
 
 
@@ -70,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="gankit",
-        description="Train, sample and evaluate GANs (GAN, WGAN, WGAN-GP and more) on CPU or GPU.",
+        description="Train, sample, translate and evaluate GANs (GAN, WGAN, WGAN-GP, CycleGAN and more) on CPU or GPU.",
         epilog="Run 'gankit VERB --help' for the options and examples of each verb.",
     )
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
@@ -143,6 +150,18 @@ def _parser() -> argparse.ArgumentParser:
     noise.add_argument("--draws", type=int, default=64, help="noise draws for the standard deviation (default 64)")
     noise.add_argument("--show", type=int, default=5, help="draws shown per row (default 5)")
 
+    translate = verb("translate", "Translate images with a trained translation run (CycleGAN): files or folders in, PNGs out.")
+    translate.add_argument("run", help="run directory")
+    translate.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (searched recursively)")
+    translate.add_argument("--direction", choices=["a2b", "b2a"], required=True,
+                           help="a2b: from the spec's first domain to its second; b2a: back")
+    translate.add_argument("--out", required=True, metavar="DIR", help="output folder (folder inputs keep their layout)")
+    translate.add_argument("--grid", action="store_true",
+                           help="write input | translation | reconstruction side by side")
+    translate.add_argument("--size", type=int, help="resize inputs to this size (default: the training size)")
+    translate.add_argument("--checkpoint", help="a checkpoint file instead of the run's latest")
+    translate.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+
     evaluate = verb("eval", "Evaluate a trained run; prints a table and writes RUN/eval.json.")
     evaluate.add_argument("run", help="run directory")
     evaluate.add_argument("--metrics", help="comma-separated: modes, fid, kid, pr, cls (default: all that apply)")
@@ -178,7 +197,7 @@ def _parser() -> argparse.ArgumentParser:
     data = verb("data", "Show what a data spec resolves to: count, shape, classes, and a preview.")
     data.add_argument(
         "spec",
-        help="digits | toy:ring8 | toy:grid25 | mnist[:DIR] | fashion-mnist[:DIR] | folder:DIR",
+        help="digits | toy:ring8 | toy:grid25 | mnist[:DIR] | fashion-mnist[:DIR] | folder:DIR | unpaired:A,B",
     )
     data.add_argument("--size", type=int, help="image size in pixels (square)")
     data.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB")
@@ -335,6 +354,21 @@ def _cmd_noise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_translate(args: argparse.Namespace) -> int:
+    from gankit import api
+    from gankit.translation import translate_files
+
+    model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
+    if "translate" not in model.capabilities():
+        raise GankitError(
+            f"{model.run_config.model_name} models cannot translate; they {', '.join(model.capabilities())}"
+        )
+    out = Path(args.out)
+    written = translate_files(model, args.inputs, args.direction, out, grid=args.grid, size=args.size)
+    print(f"wrote {len(written)} {'comparisons' if args.grid else 'translations'} ({args.direction}) to {out}")
+    return 0
+
+
 def _modes_of(model):
     """The true modes of a toy run, to draw under its samples."""
     from gankit.data import load_data
@@ -455,8 +489,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "train": _cmd_train, "sample": _cmd_sample, "eval": _cmd_eval, "features": _cmd_features,
-    "report": _cmd_report, "models": _cmd_models, "data": _cmd_data,
+    "train": _cmd_train, "sample": _cmd_sample, "translate": _cmd_translate, "eval": _cmd_eval,
+    "features": _cmd_features, "report": _cmd_report, "models": _cmd_models, "data": _cmd_data,
     "style-mix": _cmd_style_mix, "interpolate": _cmd_interpolate, "noise": _cmd_noise,
 }
 

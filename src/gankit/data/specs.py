@@ -20,6 +20,8 @@ from gankit.data.digits import load_digits
 from gankit.data.folder import load_folder
 from gankit.data.mnist import load_idx_set
 from gankit.data.toy import TOY_MIXTURES, load_toy
+from gankit.data.unpaired import USAGE as UNPAIRED_USAGE
+from gankit.data.unpaired import load_unpaired
 from gankit.errors import GankitError
 
 
@@ -37,6 +39,7 @@ SPECS: dict[str, Spec] = {
     "mnist": Spec(partial(load_idx_set, "mnist"), "optional", "mnist[:DIR]"),
     "fashion-mnist": Spec(partial(load_idx_set, "fashion-mnist"), "optional", "fashion-mnist[:DIR]"),
     "folder": Spec(load_folder, "required", "folder:DIR"),
+    "unpaired": Spec(load_unpaired, "required", UNPAIRED_USAGE),
 }
 
 

@@ -32,6 +32,14 @@ class BatchStream:
     examples and the same number of batches.
     """
 
+    def __new__(cls, data: Data, *args, **kwargs) -> BatchStream:
+        # Data with several parts (two unpaired domains) gets one stream per part, batched together.
+        if cls is BatchStream and getattr(data, "parts", ()):
+            from gankit.data.unpaired import UnpairedStream
+
+            return UnpairedStream(data, *args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(
         self,
         data: Data,

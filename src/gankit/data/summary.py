@@ -15,6 +15,9 @@ from gankit.errors import GankitError
 
 
 def describe(data: Data) -> str:
+    if getattr(data, "parts", ()):  # unpaired domains: one summary each
+        parts = [describe(part).replace("\n", "\n  ") for part in data.parts]
+        return "\n".join([data.name] + [f"  domain {domain}: {text}" for domain, text in zip("AB", parts)])
     lines = [
         data.name,
         f"  kind:    {data.kind}",
@@ -53,6 +56,8 @@ def preview_grid(data: Data, n: int = 64, seed: int = 0) -> Tensor:
         raise GankitError(f"{data.name} holds 2-D points, not images; plot them instead")
     if n < 1:
         raise GankitError(f"a preview needs at least one image, got n={n}")
+    if getattr(data, "parts", ()):  # unpaired domains: half from each
+        return torch.cat([preview_grid(part, max(1, n // len(data.parts)), seed) for part in data.parts])
     chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]  # [n]
     if data.x is not None:
         return data.x[chosen]

@@ -15,6 +15,7 @@ from gankit.metrics.classifier_scores import ClassifierScores
 from gankit.metrics.fid import FID, KID
 from gankit.metrics.modes import ModeCoverage
 from gankit.metrics.precision_recall import PrecisionRecall
+from gankit.metrics.translation import CycleConsistency
 
 METRICS = {
     "modes": ModeCoverage(),
@@ -22,6 +23,7 @@ METRICS = {
     "kid": KID(),
     "pr": PrecisionRecall(k=3),
     "cls": ClassifierScores(),
+    "cycle": CycleConsistency(),
 }
 
 

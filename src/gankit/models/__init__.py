@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
+from gankit.models.cyclegan.model import CycleGAN
 from gankit.models.gan.model import GAN
 from gankit.models.stylegan.model import StyleGAN
 from gankit.models.wgan.model import WGAN
@@ -18,6 +19,7 @@ MODELS: dict[str, type[GANModel]] = {
     "wgan": WGAN,
     "wgan_gp": WGANGP,
     "stylegan": StyleGAN,
+    "cyclegan": CycleGAN,
 }
 
 

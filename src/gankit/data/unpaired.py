@@ -1,0 +1,140 @@
+"""Two image domains with no pairing, for unpaired translation (CycleGAN): the spec
+``unpaired:A,B`` loads each part as its own data set, and the stream batches the
+two parts with independent shuffles, so the counts may differ and no example of
+A is ever tied to one of B.
+
+    data = load_data(DataConfig(spec="unpaired:photos/summer,photos/winter", image_size=128))
+    data = load_data(DataConfig(spec="unpaired:mnist[classes=3],mnist[classes=5]"))
+    a, b = next(BatchStream(data, 1, seed=0, device=torch.device("cpu")))   # [1, C, H, W] each
+
+A part is a folder (``DIR`` or ``folder:DIR``) or any other data spec, with
+optional per-part settings in brackets, separated by ``;``:
+``digits[image_size=28],mnist:../shared/data/mnist[classes=0,1,2;split=test]``.
+Settings not given in brackets come from the shared ``data`` section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+import torch
+import yaml
+from torch import Tensor
+
+from gankit.config import DataConfig, from_dict
+from gankit.errors import GankitError
+from gankit.data.dataset import Data
+from gankit.data.stream import BatchStream
+
+USAGE = "unpaired:A,B (each a folder or a data spec, optionally with [key=value;...])"
+PART_SEED_OFFSET = 7919  # decorrelates the two domains' shuffles under one run seed
+
+
+@dataclass
+class UnpairedData(Data):
+    """Two image data sets of the same shape; ``len`` is the larger one's count."""
+
+    parts: tuple[Data, ...] = field(default_factory=tuple)  # (domain A, domain B)
+
+    def __len__(self) -> int:
+        return max(len(part) for part in self.parts)
+
+    def subset(self, indices) -> Data:
+        raise GankitError("unpaired data has no common index; take subsets of its parts (data.parts)")
+
+
+def split_parts(argument: str) -> list[str]:
+    """The comma-separated parts of ``argument``, ignoring commas inside brackets."""
+    parts, depth, current = [], 0, ""
+    for char in argument:
+        depth += (char == "[") - (char == "]")
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    return parts
+
+
+def part_config(text: str, shared: DataConfig) -> DataConfig:
+    """The DataConfig of one part: ``SPEC[key=value;...]`` over the shared settings."""
+    spec, options = text, {}
+    if text.endswith("]") and "[" in text:
+        spec, _, inner = text[:-1].partition("[")
+        for item in filter(None, (s.strip() for s in inner.split(";"))):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise GankitError(f"unpaired part {text!r}: expected key=value in brackets, got {item!r}")
+            options[key.strip()] = yaml.safe_load(value) if value.strip() else None
+    spec = spec.strip()
+    if not spec:
+        raise GankitError(f"unpaired part {text!r} names no data")
+    if "spec" in options:
+        raise GankitError(f"unpaired part {text!r}: give the spec before the brackets, not as spec=")
+    looks_like_path = os.sep in spec or spec.startswith((".", "~")) or os.path.isdir(os.path.expanduser(spec))
+    if ":" not in spec and looks_like_path:
+        spec = f"folder:{spec}"  # the plain unpaired:DIR_A,DIR_B form
+    raw = {k: v for k, v in dataclasses.asdict(shared).items() if k != "spec"}
+    return from_dict(DataConfig, {**raw, **options, "spec": spec}, "data")
+
+
+def load_unpaired(argument: str, config: DataConfig) -> UnpairedData:
+    from gankit.data.specs import load_data  # the parts are ordinary specs
+
+    texts = split_parts(argument)
+    if len(texts) != 2 or not all(texts):
+        raise GankitError(f"unpaired data needs exactly two parts, got {len(texts)} in {argument!r}; write {USAGE}")
+    parts = []
+    for text in texts:
+        if text.startswith("unpaired:"):
+            raise GankitError(f"unpaired parts cannot be unpaired themselves: {text!r}")
+        parts.append(load_data(part_config(text, config)))
+    a, b = parts
+    for part in parts:
+        if part.kind != "image":
+            raise GankitError(f"unpaired translation needs images, but {part.name} holds {part.kind}")
+    if a.shape != b.shape:
+        raise GankitError(
+            f"the two domains differ in shape ({' x '.join(map(str, a.shape))} for {a.name}, "
+            f"{' x '.join(map(str, b.shape))} for {b.name}); set data.image_size and data.channels"
+        )
+    return UnpairedData(
+        name=f"unpaired:{texts[0]},{texts[1]}", kind="image", shape=a.shape, class_names=[],
+        x=None, y=None, source=None, parts=(a, b),
+    )
+
+
+class UnpairedStream:
+    """Batches (a, b): one :class:`BatchStream` per domain, each with its own seed.
+
+    An epoch is a pass over the larger domain (as in the reference code); the
+    smaller one simply starts its next shuffle sooner. State is both streams'
+    positions, so resumed runs see the same batches.
+    """
+
+    def __init__(self, data: UnpairedData, batch_size: int, *, seed: int, device: torch.device, **kwargs) -> None:
+        self.data = data
+        self.streams = [
+            BatchStream(part, batch_size, seed=seed + i * PART_SEED_OFFSET, device=device, **kwargs)
+            for i, part in enumerate(data.parts)
+        ]
+        self.steps_per_epoch = max(stream.steps_per_epoch for stream in self.streams)
+
+    def __iter__(self) -> UnpairedStream:
+        return self
+
+    def __next__(self) -> tuple[Tensor, Tensor]:
+        (a, _), (b, _) = (next(stream) for stream in self.streams)
+        return a, b  # [B, C, H, W] of domain A, [B, C, H, W] of domain B
+
+    def state_dict(self) -> dict[str, dict[str, int]]:
+        return {"a": self.streams[0].state_dict(), "b": self.streams[1].state_dict()}
+
+    def load_state_dict(self, state: dict[str, dict[str, int]]) -> None:
+        if set(state) != {"a", "b"}:
+            raise GankitError("the checkpoint's data stream is not an unpaired one; was the data spec changed?")
+        self.streams[0].load_state_dict(state["a"])
+        self.streams[1].load_state_dict(state["b"])
