@@ -7,8 +7,12 @@ A new variant is one folder here, one line in ``MODELS``, one YAML in
 from __future__ import annotations
 
 from gankit.errors import GankitError
+from gankit.models.anogan.model import AnoGAN
 from gankit.models.base import GANModel
+from gankit.models.egbad.model import EGBAD
+from gankit.models.fanogan.model import FAnoGAN
 from gankit.models.gan.model import GAN
+from gankit.models.ganomaly.model import GANomaly
 from gankit.models.wgan.model import WGAN
 from gankit.models.wgan_gp.model import WGANGP
 
@@ -16,6 +20,10 @@ MODELS: dict[str, type[GANModel]] = {
     "gan": GAN,
     "wgan": WGAN,
     "wgan_gp": WGANGP,
+    "anogan": AnoGAN,
+    "egbad": EGBAD,
+    "ganomaly": GANomaly,
+    "fanogan": FAnoGAN,
 }
 
 
