@@ -71,12 +71,19 @@ class AnomalySet:
         )
 
 
+def is_folder_protocol(config: DataConfig) -> bool:
+    return config.spec.split(":", 1)[0].strip().lower() in FOLDER_PROTOCOLS
+
+
 def is_labelled_protocol(config: DataConfig) -> bool:
-    return config.normal_classes is not None or config.anomaly_classes is not None
+    """Class lists on a labelled set; folder protocols define their own roles and ignore them
+    (so a packaged default such as anomaly_classes: [0] does not get in their way)."""
+    has_classes = config.normal_classes is not None or config.anomaly_classes is not None
+    return has_classes and not is_folder_protocol(config)
 
 
 def is_protocol(config: DataConfig) -> bool:
-    return is_labelled_protocol(config) or config.spec.split(":", 1)[0].strip().lower() in FOLDER_PROTOCOLS
+    return is_labelled_protocol(config) or is_folder_protocol(config)
 
 
 def load_anomaly(config: DataConfig, part: Part) -> AnomalySet:

@@ -59,6 +59,9 @@ class DetectorConfig:
 
     threshold_quantile: float = 0.99  # default threshold: this quantile of held-out normal scores
     score_batch_size: int = 256  # images per anomaly_score call when scoring a data set
+    # Held-out normal images scored at the end of training (a fixed random subset when there
+    # are more): bounds AnoGAN's calibration cost, whose every image needs a latent search.
+    max_calibration_images: int = 2000
 
     def __post_init__(self) -> None:
         # Cooperative: the network config this is mixed with checks its own fields.
@@ -69,6 +72,8 @@ class DetectorConfig:
             raise GankitError(f"model.threshold_quantile must be in (0, 1), got {self.threshold_quantile}")
         if self.score_batch_size <= 0:
             raise GankitError(f"model.score_batch_size must be > 0, got {self.score_batch_size}")
+        if self.max_calibration_images <= 0:
+            raise GankitError(f"model.max_calibration_images must be > 0, got {self.max_calibration_images}")
 
 
 def residual_map(x: Tensor, x_hat: Tensor) -> Tensor:
@@ -184,6 +189,10 @@ class AnomalyDetector:
             )
             return
         held_out = load_anomaly(context.config.data, "calibration")
-        stats = self.calibrate(held_out.data.x)
+        x = held_out.data.x  # [N, C, H, W]
+        if x.shape[0] > self.config.max_calibration_images:
+            chosen = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))
+            x = x[chosen[: self.config.max_calibration_images]]
+        stats = self.calibrate(x)
         payload = {"source": f"{held_out.data.name} (calibration part)", **stats}
         (context.run_dir / "normalization.json").write_text(json.dumps(payload, indent=2) + "\n")

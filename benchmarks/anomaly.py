@@ -1,0 +1,224 @@
+"""Anomaly-detection benchmarks: MNIST one-vs-rest (10 digits x 4 models), magnetic-tile
+image/pixel AUROC per defect class, and scoring speed (AnoGAN batched vs image by image;
+the encoder models vs AnoGAN at 500 search steps).
+
+Budgets are steps, not wall-clock, and every setting is in BUDGET below and in the
+JSON/markdown output. Runs on one thread (the machine is shared).
+
+    python benchmarks/anomaly.py speed            # about 2 minutes
+    python benchmarks/anomaly.py tile --data ../shared/data/magnetic-tile
+    python benchmarks/anomaly.py mnist --data ../shared/data/mnist --digits 0,1,2,3,4,5,6,7,8,9
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import gankit
+from gankit.config import DataConfig
+from gankit.data.anomaly import load_anomaly
+from gankit.metrics.anomaly import image_metrics, pixel_metrics
+from gankit.models import MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DETECTORS = ["anogan", "egbad", "ganomaly", "fanogan"]
+
+# The reduced budget (stated in docs/BENCHMARKS.md): small networks, a fraction of an epoch.
+COMMON = ["model.g_width=16", "model.d_width=16", "model.latent_dim=64", "train.progress=false",
+          "train.log_every=50", "train.sample_every=100000", "train.checkpoint_every=100000"]
+BUDGET = {
+    "mnist": {
+        "image_size": 28, "batch_size": 64, "steps": 300, "fanogan_steps": [300, 150],
+        "anogan_search_steps": 50, "anogan_search_lr": 0.05, "test_images": 1000, "calibration_images": 300,
+    },
+    "tile": {
+        "image_size": 64, "batch_size": 32, "steps": 300, "fanogan_steps": [300, 150],
+        "anogan_search_steps": 50, "anogan_search_lr": 0.05, "calibration_images": 76,
+    },
+}
+
+
+def overrides(name: str, budget: dict) -> list[str]:
+    extra = [f"train.batch_size={budget['batch_size']}", f"model.max_calibration_images={budget['calibration_images']}"]
+    if name == "anogan":
+        extra += [f"model.search_steps={budget['anogan_search_steps']}", f"model.search_lr={budget['anogan_search_lr']}"]
+    if name == "fanogan":
+        gan, encoder = budget["fanogan_steps"]
+        extra += [f"model.gan_steps={gan}", f"model.encoder_steps={encoder}"]
+    return COMMON + extra
+
+
+def steps_of(name: str, budget: dict) -> int:
+    return sum(budget["fanogan_steps"]) if name == "fanogan" else budget["steps"]
+
+
+def train_and_load(name: str, spec: str, budget: dict, extra: list[str], workdir: Path):
+    start = time.perf_counter()
+    run = gankit.train(
+        name, data=spec, steps=steps_of(name, budget), out=workdir / f"{name}-{time.time_ns()}",
+        overrides=overrides(name, budget) + [f"data.image_size={budget['image_size']}"] + extra, progress=False,
+    )
+    return gankit.load(run.run_dir), time.perf_counter() - start
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def environment() -> dict:
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "torch": torch.__version__,
+        "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+    }
+
+
+# --- MNIST one-vs-rest --------------------------------------------------------------------------
+def bench_mnist(args: argparse.Namespace) -> dict:
+    budget = BUDGET["mnist"]
+    out = RESULTS / "anomaly-mnist.json"
+    results = json.loads(out.read_text()) if out.exists() and args.resume else {"runs": {}}
+    results.update(environment=environment(), budget=budget)
+    digits = [int(d) for d in args.digits.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        for digit in digits:
+            config = DataConfig(spec=f"mnist:{args.data}", image_size=budget["image_size"], anomaly_classes=[digit])
+            test = load_anomaly(config, "test")
+            chosen = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[: budget["test_images"]]
+            test = test.subset(chosen)
+            for name in DETECTORS:
+                key = f"{name}/{digit}"
+                if key in results["runs"]:
+                    continue
+                model, train_seconds = train_and_load(name, f"mnist:{args.data}", budget, [f"data.anomaly_classes={digit}"], Path(tmp))
+                start = time.perf_counter()
+                output = model.score_dataset(test.data.x)
+                score_seconds = time.perf_counter() - start
+                metrics = image_metrics(output.scores, test.is_anomaly)
+                results["runs"][key] = {
+                    "auroc": metrics["auroc"], "auprc": metrics["auprc"], "best_f1": metrics["best_f1"],
+                    "train_seconds": train_seconds, "score_seconds": score_seconds, "test_images": len(test),
+                    "num_anomalous": int(test.is_anomaly.sum()),
+                }
+                results["peak_rss_mb"] = peak_mb()
+                out.write_text(json.dumps(results, indent=2) + "\n")
+                print(f"{key}: auroc {metrics['auroc']:.3f} train {train_seconds:.0f}s score {score_seconds:.1f}s", flush=True)
+    return results
+
+
+# --- magnetic tile ------------------------------------------------------------------------------
+def bench_tile(args: argparse.Namespace) -> dict:
+    budget = BUDGET["tile"]
+    spec = f"magnetic-tile:{args.data}"
+    test = load_anomaly(DataConfig(spec=spec, image_size=budget["image_size"]), "test")
+    results = {"environment": environment(), "budget": budget, "runs": {}, "test_images": len(test)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in DETECTORS:
+            model, train_seconds = train_and_load(name, spec, budget, [], Path(tmp))
+            start = time.perf_counter()
+            output = model.score_dataset(test.data.x)
+            score_seconds = time.perf_counter() - start
+            row = {"train_seconds": train_seconds, "score_seconds": score_seconds}
+            row.update(image_metrics(output.scores, test.is_anomaly))
+            row.update(pixel_metrics(output.maps, test.masks))
+            for kind in sorted({k for k, a in zip(test.kinds, test.is_anomaly.tolist()) if a}):
+                chosen = ~test.is_anomaly | torch.tensor([k == kind for k in test.kinds])
+                row[f"auroc[{kind}]"] = image_metrics(output.scores[chosen], test.is_anomaly[chosen])["auroc"]
+                if test.masks[chosen].any():
+                    row[f"pixel_auroc[{kind}]"] = pixel_metrics(output.maps[chosen], test.masks[chosen])["pixel_auroc"]
+            results["runs"][name] = row
+            results["peak_rss_mb"] = peak_mb()
+            (RESULTS / "anomaly-tile.json").write_text(json.dumps(results, indent=2) + "\n")
+            print(f"tile {name}: auroc {row['auroc']:.3f} pixel {row['pixel_auroc']:.3f} aupro {row['aupro']:.3f}", flush=True)
+    return results
+
+
+# --- speed --------------------------------------------------------------------------------------
+def timed(function, repeats: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_speed(args: argparse.Namespace) -> dict:
+    """Per-image scoring time at the MNIST benchmark's network size (weights do not matter for speed)."""
+    shape, n = (1, 28, 28), args.images
+    x = torch.rand(n, *shape, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    results = {"environment": environment(), "images": n, "image_shape": list(shape), "per_image_seconds": {}}
+    models = {}
+    for name in DETECTORS:
+        config = MODELS[name].Config(g_width=16, d_width=16, latent_dim=64)
+        models[name] = MODELS[name](config, shape).eval().requires_grad_(False)
+    for name in ("egbad", "ganomaly", "fanogan"):
+        models[name].anomaly_score(x)  # warm-up
+        results["per_image_seconds"][name] = timed(lambda: models[name].anomaly_score(x), 3) / n
+
+    anogan = models["anogan"]
+    z0 = torch.randn(n, 64, generator=torch.Generator().manual_seed(1))
+    steps = args.compare_steps
+    batched = timed(lambda: anogan.latent_search(x, z0, steps))
+    single = timed(lambda: [anogan.latent_search(x[i : i + 1], z0[i : i + 1], steps) for i in range(n)])
+    loss_batched = anogan.latent_search(x, z0, steps)[1]
+    loss_single = torch.cat([anogan.latent_search(x[i : i + 1], z0[i : i + 1], steps)[1] for i in range(n)])
+    results["anogan_compare"] = {
+        "steps": steps, "batched_seconds": batched, "image_by_image_seconds": single, "speedup": single / batched,
+        "max_abs_score_difference": (loss_batched - loss_single).abs().max().item(),
+        "max_rel_score_difference": ((loss_batched - loss_single).abs() / loss_single.abs()).max().item(),
+    }
+    full = 500
+    results["per_image_seconds"]["anogan_500_batched"] = timed(lambda: anogan.latent_search(x, z0, full)) / n
+    few = min(n, args.single_images)
+    results["per_image_seconds"]["anogan_500_image_by_image"] = timed(
+        lambda: [anogan.latent_search(x[i : i + 1], z0[i : i + 1], full) for i in range(few)]
+    ) / few
+    per = results["per_image_seconds"]
+    results["anogan_500_over_encoder"] = {
+        name: {"batched": per["anogan_500_batched"] / per[name], "image_by_image": per["anogan_500_image_by_image"] / per[name]}
+        for name in ("egbad", "ganomaly", "fanogan")
+    }
+    results["peak_rss_mb"] = peak_mb()
+    (RESULTS / "anomaly-speed.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="job", required=True)
+    mnist = sub.add_parser("mnist")
+    mnist.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mnist"))
+    mnist.add_argument("--digits", default="0,1,2,3,4,5,6,7,8,9")
+    mnist.add_argument("--resume", action="store_true", help="keep finished runs of an earlier JSON")
+    tile = sub.add_parser("tile")
+    tile.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "magnetic-tile"))
+    speed = sub.add_parser("speed")
+    speed.add_argument("--images", type=int, default=64)
+    speed.add_argument("--compare-steps", type=int, default=20)
+    speed.add_argument("--single-images", type=int, default=4)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    results = {"mnist": bench_mnist, "tile": bench_tile, "speed": bench_speed}[args.job](args)
+    results["wall_seconds"] = time.perf_counter() - start
+    results["peak_rss_mb"] = peak_mb()
+    (RESULTS / f"anomaly-{args.job}.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wall {results['wall_seconds']:.0f} s, peak rss {peak_mb():.0f} MB", flush=True)
+
+
+if __name__ == "__main__":
+    main()
