@@ -17,7 +17,7 @@ def sets(data="toy:ring8", **extra):
 
 
 def test_every_verb_has_help_with_an_example(capsys):
-    for verb in ("train", "sample", "eval", "models", "data"):
+    for verb in ("train", "sample", "eval", "score", "models", "data"):
         with pytest.raises(SystemExit) as exit_info:
             main([verb, "--help"])
         assert exit_info.value.code == 0

@@ -73,12 +73,11 @@ def pro_curve(maps: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarr
         raise GankitError("the PRO curve needs at least one defect region and one defect-free pixel")
     flat_regions, flat_scores = regions.ravel(), maps.ravel()
     sizes = np.bincount(flat_regions, minlength=count + 1)
-    # Each pixel's contribution once the threshold reaches it.
-    fpr_weight = np.where(flat_regions == 0, 1.0 / sizes[0], 0.0)
+    # Each region pixel's contribution to PRO once the threshold reaches it.
     pro_weight = np.where(flat_regions > 0, 1.0 / (count * sizes[flat_regions].clip(min=1)), 0.0)
     order = np.argsort(-flat_scores, kind="stable")
     sorted_scores = flat_scores[order]
-    fpr = np.cumsum(fpr_weight[order])
+    fpr = np.cumsum(flat_regions[order] == 0) / sizes[0]  # integer counts: ends at exactly 1
     pro = np.cumsum(pro_weight[order])
     # A threshold includes every pixel with an equal score: keep the last index of each tie group.
     last_of_group = np.r_[sorted_scores[1:] != sorted_scores[:-1], True]
