@@ -205,6 +205,80 @@ def bench_speed(args: argparse.Namespace) -> dict:
     return results
 
 
+# --- markdown -----------------------------------------------------------------------------------
+def fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def report(args: argparse.Namespace) -> dict:
+    """docs/benchmarks/anomaly.md from the JSON results (the tables in docs/BENCHMARKS.md)."""
+    lines: list[str] = []
+    mnist_path, tile_path, speed_path = (RESULTS / f"anomaly-{job}.json" for job in ("mnist", "tile", "speed"))
+    if mnist_path.exists():
+        mnist = json.loads(mnist_path.read_text())
+        runs, budget = mnist["runs"], mnist["budget"]
+        digits = sorted({int(key.split("/")[1]) for key in runs})
+        lines += [
+            "### MNIST one-vs-rest (image AUROC; the digit is the anomaly)", "",
+            f"Budget: {budget['image_size']} px, batch {budget['batch_size']}, {budget['steps']} steps "
+            f"(f-AnoGAN {budget['fanogan_steps'][0]} WGAN-GP + {budget['fanogan_steps'][1]} encoder steps), "
+            f"networks of width 16, latent 64, learning rate 1e-3; AnoGAN search {budget['anogan_search_steps']} steps "
+            f"(lr {budget['anogan_search_lr']}); test: a fixed random {budget['test_images']} of the protocol's test part; "
+            f"calibration on {budget['calibration_images']} held-out normal images. "
+            f"Run {mnist['environment']['date']}, wall {fmt(mnist.get('wall_seconds'), 0)} s, "
+            f"peak RSS {fmt(mnist.get('peak_rss_mb'), 0)} MB.", "",
+            "| model | " + " | ".join(str(d) for d in digits) + " | mean |",
+            "|---|" + "---|" * (len(digits) + 1),
+        ]
+        for name in DETECTORS:
+            values = [runs.get(f"{name}/{d}", {}).get("auroc") for d in digits]
+            known = [v for v in values if v is not None]
+            mean = sum(known) / len(known) if len(known) == len(digits) else None
+            lines.append(f"| {name} | " + " | ".join(fmt(v) for v in values) + f" | {fmt(mean)} |")
+        lines.append("")
+    if tile_path.exists():
+        tile = json.loads(tile_path.read_text())
+        runs, budget = tile["runs"], tile["budget"]
+        kinds = sorted({k[k.index("[") + 1 : -1] for row in runs.values() for k in row if k.startswith("auroc[")})
+        lines += [
+            "### magnetic-tile (trained on 72% of MT_Free; test: 20% of MT_Free + every defect image)", "",
+            f"Budget: {budget['image_size']} px, batch {budget['batch_size']}, {budget['steps']} steps "
+            f"(f-AnoGAN {budget['fanogan_steps'][0]} + {budget['fanogan_steps'][1]}), width 16, lr 1e-3; AnoGAN search "
+            f"{budget['anogan_search_steps']} steps. {tile['test_images']} test images. Run {tile['environment']['date']}, "
+            f"wall {fmt(tile.get('wall_seconds'), 0)} s, peak RSS {fmt(tile.get('peak_rss_mb'), 0)} MB.", "",
+            "| model | image AUROC | pixel AUROC | AUPRO | " + " | ".join(f"{k} image / pixel" for k in kinds) + " |",
+            "|---|---|---|---|" + "---|" * len(kinds),
+        ]
+        for name, row in runs.items():
+            per = " | ".join(f"{fmt(row.get(f'auroc[{k}]'))} / {fmt(row.get(f'pixel_auroc[{k}]'))}" for k in kinds)
+            lines.append(f"| {name} | {fmt(row['auroc'])} | {fmt(row['pixel_auroc'])} | {fmt(row['aupro'])} | {per} |")
+        lines.append("")
+    if speed_path.exists():
+        speed = json.loads(speed_path.read_text())
+        per, compare = speed["per_image_seconds"], speed["anogan_compare"]
+        lines += [
+            f"### Scoring speed ({speed['images']} images of {speed['image_shape']}, one thread, "
+            f"run {speed['environment']['date']}, wall {fmt(speed.get('wall_seconds'), 0)} s)", "",
+            "| scorer | seconds per image |", "|---|---|",
+            *(f"| {name} | {per[name]:.2e} |" for name in ("egbad", "ganomaly", "fanogan")),
+            f"| anogan, 500 steps, batched ({speed['images']} at once) | {per['anogan_500_batched']:.3f} |",
+            f"| anogan, 500 steps, image by image | {per['anogan_500_image_by_image']:.3f} |", "",
+            f"AnoGAN batched vs image by image at {compare['steps']} steps: {compare['speedup']:.1f}x faster "
+            f"(target >= 20x); largest score difference {compare['max_rel_score_difference']:.1e} (relative).", "",
+            "| encoder model | AnoGAN-500 batched / it | AnoGAN-500 image by image / it |", "|---|---|---|",
+            *(
+                f"| {name} | {ratio['batched']:.0f}x | {ratio['image_by_image']:.0f}x |"
+                for name, ratio in speed["anogan_500_over_encoder"].items()
+            ),
+            "",
+        ]
+    out = ROOT / "docs" / "benchmarks" / "anomaly.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    print(out.read_text())
+    return {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="job", required=True)
@@ -218,7 +292,11 @@ def main() -> None:
     speed.add_argument("--images", type=int, default=64)
     speed.add_argument("--compare-steps", type=int, default=20)
     speed.add_argument("--single-images", type=int, default=4)
+    sub.add_parser("report", help="write docs/benchmarks/anomaly.md from the JSON results")
     args = parser.parse_args()
+    if args.job == "report":
+        report(args)
+        return
     torch.set_num_threads(1)
     torch.manual_seed(0)
     RESULTS.mkdir(parents=True, exist_ok=True)
