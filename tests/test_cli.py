@@ -47,8 +47,9 @@ def test_sample_images_as_grid_and_folder(tmp_path):
     assert main(["train", "gan", "--data", "digits", "--steps", "2", "--out", str(run), *sets("digits")]) == 0
     assert main(["sample", str(run), "--n", "4", "--format", "folder", "--out", str(tmp_path / "pngs")]) == 0
     assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == [f"00000{i}.png" for i in range(4)]
+    assert Image.open(tmp_path / "pngs" / "000000.png").size == (16, 16)  # native size, not enlarged
     assert main(["sample", str(run), "--n", "4", "--out", str(tmp_path / "grid.png")]) == 0
-    assert Image.open(tmp_path / "grid.png").size[0] > 16
+    assert Image.open(tmp_path / "grid.png").size[0] >= 2 * 64  # 2x2 tiles enlarged to 64 px
 
 
 def test_data_verb_describes_and_previews(tmp_path, capsys):

@@ -50,6 +50,14 @@ def test_literal_and_list_fields():
         from_dict(GANConfig, {"betas": [0.5]}, "model")
 
 
+def test_exponent_without_a_dot_is_a_number():
+    # YAML 1.1 reads 5e-4 as a string; users write it that way on the command line.
+    config = build_run_config(apply_overrides({"model": {"name": "wgan"}}, ["model.lr=5e-4", "train.steps=1"]))
+    assert config.model.lr == 5e-4
+    with pytest.raises(GankitError, match="model.lr must be a number"):
+        build_run_config({"model": {"name": "wgan", "lr": "fast"}, "train": {"steps": 1}})
+
+
 def test_bad_override_syntax():
     with pytest.raises(GankitError, match="section.key=value"):
         apply_overrides({}, ["steps"])

@@ -219,7 +219,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         if samples.dim() != 4:
             raise GankitError("--format folder writes images; this model makes points: use png or npy")
         for i, image in enumerate(samples):
-            save_image_grid(image[None], out / f"{i:06d}.png", nrow=1)
+            save_image_grid(image[None], out / f"{i:06d}.png", nrow=1, min_size=0)  # native size
     else:
         save_samples(samples, out, _modes_of(model), title=f"{args.n} samples")
     print(f"wrote {args.n} samples to {out}")

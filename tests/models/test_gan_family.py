@@ -46,6 +46,6 @@ def test_wgan_gp_has_no_clipping_or_batch_norm_and_logs_penalty():
 
 
 def test_update_counters_travel_in_state_dict():
-    model = WGAN(WGANConfig(critic_steps=1, warmup_generator_steps=0, **SMALL), SHAPE)
+    model = WGAN(WGANConfig(critic_steps=1, warmup_critic_steps=1, **SMALL), SHAPE)
     run(model, 3)
     assert int(model.state_dict()["generator_updates"]) == 3

@@ -14,15 +14,21 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 from torch import Tensor  # noqa: E402
 from torchvision.utils import save_image  # noqa: E402
 
 
-def save_image_grid(images: Tensor, path: Path, nrow: int | None = None) -> Path:
-    """Tile images [N, C, H, W] in [-1, 1] into one PNG."""
+def save_image_grid(images: Tensor, path: Path, nrow: int | None = None, min_size: int = 64) -> Path:
+    """Tile images [N, C, H, W] in [-1, 1] into one PNG; images smaller than ``min_size``
+    are enlarged by an integer factor (nearest neighbour, so pixels stay visible)."""
     nrow = nrow or max(1, int(math.ceil(math.sqrt(images.shape[0]))))
+    images = images.detach().float().cpu()
+    scale = max(1, min_size // images.shape[-1])
+    if scale > 1:
+        images = F.interpolate(images, scale_factor=scale, mode="nearest")
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(images.detach().float().cpu(), path, nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
     return path
 
 

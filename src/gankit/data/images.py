@@ -1,0 +1,110 @@
+"""Image decoding and tensor preparation shared by the image specs.
+
+Files are decoded with PIL into 8-bit grey (``L``) or ``RGB`` whatever their
+stored mode (palette, alpha, 16-bit, CMYK), then resized with torchvision so
+that every spec hands the models the same thing: float32 ``[C, H, W]`` in
+``[-1, 1]``.
+
+    header = read_header(path)            # mode and size without decoding pixels
+    image = decode_file(path, channels=3, size=64)   # uint8 [3, 64, 64]
+    x = to_signed(image)                  # float32 in [-1, 1]
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision.transforms.v2.functional as TF
+from PIL import Image, ImageOps
+from torch import Tensor
+from torchvision.transforms import InterpolationMode
+
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+GREY_MODES = frozenset({"1", "L", "LA", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
+SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
+# PIL's format plugins raise all of these on malformed input, not only OSError.
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error, Image.DecompressionBombError)
+
+
+class TooLargeError(ValueError):
+    """An image over PIL's ``Image.MAX_IMAGE_PIXELS`` (a possible decompression bomb)."""
+
+
+@dataclass(frozen=True)
+class Header:
+    width: int
+    height: int
+    grey: bool
+
+
+def read_header(path: Path) -> Header:
+    """Size and greyness from the file header; raises one of DECODE_ERRORS for non-images.
+
+    Callers should silence ``Image.DecompressionBombWarning``: oversized
+    images are reported here as :class:`TooLargeError` instead.
+    """
+    with Image.open(path) as image:
+        width, height = image.size
+        if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
+            raise TooLargeError(f"{width}x{height} pixels is over PIL's Image.MAX_IMAGE_PIXELS")
+        return Header(width, height, _is_grey(image))
+
+
+def _is_grey(image: Image.Image) -> bool:
+    if image.mode in ("P", "PA"):
+        palette = np.asarray(image.getpalette() or [], dtype=np.uint8).reshape(-1, 3)  # [K, RGB]
+        return bool((palette == palette[:, :1]).all())
+    return image.mode in GREY_MODES
+
+
+def decode_file(path: Path, channels: int, size: int) -> Tensor:
+    """uint8 [channels, size, size]: shorter side resized to ``size``, then centre-cropped."""
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)  # camera photos store rotation as a tag
+        pixels = to_mode(image, "L" if channels == 1 else "RGB")
+    array = np.array(pixels, dtype=np.uint8)  # [H, W] or [H, W, 3]
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return square(torch.from_numpy(array).permute(2, 0, 1), size)  # [C, size, size]
+
+
+def to_mode(image: Image.Image, mode: str) -> Image.Image:
+    """``image`` as 8-bit ``L`` or ``RGB``: alpha composited on black, 16-bit scaled down."""
+    if image.mode in SIXTEEN_BIT_MODES:
+        # PIL's own conversion clips 16-bit values at 255; scale the range instead.
+        wide = np.asarray(image).astype(np.float32)  # [H, W]
+        image = Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8), "L")
+    elif image.mode in ("LA", "PA", "RGBA") or "transparency" in image.info:
+        black = Image.new("RGBA", image.size, (0, 0, 0, 255))
+        image = Image.alpha_composite(black, image.convert("RGBA")).convert("RGB")
+    return image if image.mode == mode else image.convert(mode)
+
+
+def square(image: Tensor, size: int) -> Tensor:
+    """[C, size, size] from [C, H, W]: shorter side to ``size``, centre crop (no distortion)."""
+    if image.shape[-2:] != (size, size):
+        image = TF.resize(image, size, interpolation=InterpolationMode.BILINEAR, antialias=True)
+        image = TF.center_crop(image, [size, size])
+    return image
+
+
+def resize_batch(x: Tensor, size: int) -> Tensor:
+    """[N, C, size, size] from square [N, C, H, W] float images (bilinear, antialiased)."""
+    if x.shape[-2:] == (size, size):
+        return x
+    return TF.resize(x, [size, size], interpolation=InterpolationMode.BILINEAR, antialias=True)
+
+
+def to_signed(image: Tensor) -> Tensor:
+    """float32 in [-1, 1] from uint8 in [0, 255]."""
+    return image.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+def grey_to_signed(x: Tensor, size: int, channels: int | None) -> Tensor:
+    """[N, C, size, size] in [-1, 1] from grey float images [N, 1, H, W] in [0, 1]."""
+    x = resize_batch(x, size).clamp(0.0, 1.0).mul_(2.0).sub_(1.0)  # antialiased bilinear can overshoot
+    return x.repeat(1, 3, 1, 1) if channels == 3 else x  # [N, C, size, size]

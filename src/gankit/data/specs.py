@@ -1,0 +1,68 @@
+"""The registry of data specs: ``DataConfig.spec`` strings such as ``digits``,
+``toy:ring8``, ``mnist:/data/mnist`` or ``folder:photos/`` are parsed here and
+handed to the loader of their prefix.
+
+    prefix, arg = parse_spec("mnist:/data/mnist")   # ("mnist", "/data/mnist")
+    data = load_data(DataConfig(spec="toy:grid25"))
+    sorted(SPECS)                                   # the valid prefixes
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal
+
+from gankit.config import DataConfig
+from gankit.data.dataset import Data
+from gankit.data.digits import load_digits
+from gankit.data.folder import load_folder
+from gankit.data.mnist import load_idx_set
+from gankit.data.toy import TOY_MIXTURES, load_toy
+from gankit.errors import GankitError
+
+
+@dataclass(frozen=True)
+class Spec:
+    load: Callable[[str | None, DataConfig], Data]  # (argument after "prefix:", config) -> Data
+    argument: Literal["none", "optional", "required"]
+    usage: str  # how the spec is written, for error messages
+    choices: tuple[str, ...] = ()  # the only valid arguments, when the set is fixed
+
+
+SPECS: dict[str, Spec] = {
+    "digits": Spec(load_digits, "none", "digits"),
+    "toy": Spec(load_toy, "required", " | ".join(f"toy:{name}" for name in TOY_MIXTURES), tuple(TOY_MIXTURES)),
+    "mnist": Spec(partial(load_idx_set, "mnist"), "optional", "mnist[:DIR]"),
+    "fashion-mnist": Spec(partial(load_idx_set, "fashion-mnist"), "optional", "fashion-mnist[:DIR]"),
+    "folder": Spec(load_folder, "required", "folder:DIR"),
+}
+
+
+def valid_specs() -> str:
+    return ", ".join(spec.usage for spec in SPECS.values())
+
+
+def parse_spec(text: str) -> tuple[str, str | None]:
+    """(prefix, argument) of a spec string; GankitError when it names no valid spec."""
+    prefix, colon, argument = text.strip().partition(":")
+    prefix, argument = prefix.strip().lower(), argument.strip()
+    if prefix not in SPECS:
+        raise GankitError(f"unknown data spec {text!r}; valid: {valid_specs()}")
+    spec = SPECS[prefix]
+    if colon and not argument:
+        raise GankitError(f"data spec {text!r} has nothing after ':'; write {spec.usage}")
+    if spec.argument == "none" and colon:
+        raise GankitError(f"data spec {prefix} takes no argument, got {text!r}; write {spec.usage}")
+    if spec.argument == "required" and not colon:
+        raise GankitError(f"data spec {prefix} needs an argument; write {spec.usage}")
+    if spec.choices and argument not in spec.choices:
+        raise GankitError(f"unknown {prefix} data set {argument!r}; valid: {spec.usage}")
+    return prefix, argument or None
+
+
+def load_data(config: DataConfig) -> Data:
+    """Load the data set that ``config.spec`` names, with the config's split, classes, size and channels."""
+    prefix, argument = parse_spec(config.spec)
+    return SPECS[prefix].load(argument, config)

@@ -1,0 +1,133 @@
+"""Endless, deterministic and resumable batches for the training loop.
+
+Epoch ``e`` visits the examples in the order of a permutation drawn from a
+generator seeded with ``seed * 1_000_003 + e``; only ``(epoch, position)`` is
+state, so a run resumed from a checkpoint sees exactly the batches the
+uninterrupted run would have seen.
+
+    stream = BatchStream(data, batch_size=64, seed=0, device=torch.device("cuda"))
+    x, y = next(stream)                          # [64, C, H, W], [64] on the device
+    stream.load_state_dict(saved.state_dict())   # continue where `saved` stopped
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from gankit.data.dataset import Data, labels_of
+from gankit.errors import GankitError
+
+SEED_STRIDE = 1_000_003  # runs with nearby seeds share no epoch order for a million epochs
+
+
+class BatchStream:
+    """Batches of ``batch_size`` examples, forever; the incomplete last batch of an epoch is dropped.
+
+    With ``world_size`` > 1 every rank draws the same permutation and takes
+    every ``world_size``-th index from ``rank`` on, so ranks see disjoint
+    examples and the same number of batches.
+    """
+
+    def __init__(
+        self,
+        data: Data,
+        batch_size: int,
+        *,
+        seed: int,
+        device: torch.device,
+        rank: int = 0,
+        world_size: int = 1,
+        num_workers: int = 0,
+    ) -> None:
+        if not 0 <= rank < world_size:
+            raise GankitError(f"rank {rank} is outside 0..{world_size - 1}")
+        if batch_size <= 0:
+            raise GankitError(f"train.batch_size must be > 0, got {batch_size}")
+        self.data = data
+        self.batch_size = batch_size
+        self.seed = seed
+        self.device = torch.device(device)
+        self.rank = rank
+        self.world_size = world_size
+        self.num_workers = num_workers
+        per_rank = len(data) // world_size
+        self.steps_per_epoch = per_rank // batch_size
+        if self.steps_per_epoch == 0:
+            shared = f", {per_rank} per process for {world_size} processes" if world_size > 1 else ""
+            raise GankitError(
+                f"train.batch_size={batch_size} is larger than {data.name} ({len(data)} examples{shared}); "
+                f"use a smaller train.batch_size"
+            )
+        self.epoch = 0
+        self.position = 0  # batches already taken from the current epoch
+        if data.x is not None:
+            # Moved once: batches are then gathered on the device with no per-example Python work.
+            self._x = data.x.to(self.device)  # [N, *shape]
+            self._y = labels_of(data).to(self.device)  # [N]
+        self._order: Tensor | None = None  # [steps_per_epoch, batch_size] indices of this rank's epoch
+        self._loader: Iterator[tuple[Tensor, Tensor]] | None = None
+
+    def __iter__(self) -> BatchStream:
+        return self
+
+    def __next__(self) -> tuple[Tensor, Tensor]:
+        if self._order is None:
+            self._start_epoch()
+        if self.data.x is not None:
+            index = self._order[self.position]  # [B] on the device
+            x, y = self._x.index_select(0, index), self._y.index_select(0, index)
+        else:
+            try:
+                x, y = next(self._loader)
+            except GankitError as error:
+                # Freed now, the loader shuts its workers down at once; left in the traceback's
+                # reference cycle, a later garbage collection would stall for seconds doing it.
+                error.__traceback__ = None
+                self._order = self._loader = None
+                # A worker's error arrives with its traceback prepended; keep the one line users need.
+                last = str(error).strip().splitlines()[-1]
+                raise GankitError(last.removeprefix(f"{GankitError.__module__}.GankitError: ")) from None
+            x = x.to(self.device, non_blocking=True)
+            y = y.to(self.device, non_blocking=True)
+        self.position += 1
+        if self.position == self.steps_per_epoch:
+            self.epoch += 1
+            self.position = 0
+            self._order = None
+            self._loader = None
+        return x, y  # [B, *shape], [B]
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        epoch, position = int(state["epoch"]), int(state["position"])
+        if epoch < 0 or not 0 <= position < self.steps_per_epoch:
+            raise GankitError(
+                f"data stream state (epoch {epoch}, batch {position}) does not fit {self.steps_per_epoch} "
+                f"batches per epoch; was train.batch_size or the data changed since the checkpoint?"
+            )
+        self.epoch, self.position = epoch, position
+        self._order = None
+        self._loader = None
+
+    def _start_epoch(self) -> None:
+        generator = torch.Generator().manual_seed((self.seed * SEED_STRIDE + self.epoch) % 2**64)
+        permutation = torch.randperm(len(self.data), generator=generator)  # [N]
+        mine = permutation[self.rank :: self.world_size][: self.steps_per_epoch * self.batch_size]
+        order = mine.view(self.steps_per_epoch, self.batch_size)  # [steps, B]
+        if self.data.x is not None:
+            self._order = order.to(self.device)
+        else:
+            self._order = order
+            loader = DataLoader(
+                self.data.source,
+                batch_sampler=order[self.position :].tolist(),
+                num_workers=self.num_workers,
+                pin_memory=self.device.type == "cuda",
+            )
+            self._loader = iter(loader)

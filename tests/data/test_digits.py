@@ -1,0 +1,59 @@
+"""The bundled scikit-learn digits: sizes, value range, labels and a seed-independent split."""
+
+from __future__ import annotations
+
+import pytest
+import sklearn.datasets
+import torch
+
+from gankit.config import DataConfig
+from gankit.data import load_data
+from gankit.data.dataset import fixed_split
+from gankit.errors import GankitError
+
+
+@pytest.mark.parametrize(("image_size", "side"), [(None, 16), (16, 16), (32, 32)])
+def test_shapes_range_and_labels(image_size: int | None, side: int) -> None:
+    data = load_data(DataConfig(spec="digits", image_size=image_size))
+    assert (data.name, data.kind, data.shape) == ("digits", "image", (1, side, side))
+    assert data.x.shape == (1437, 1, side, side) and data.x.dtype == torch.float32
+    assert data.x.min() >= -1.0 and data.x.max() <= 1.0
+    assert data.x.min() == -1.0 and data.x.max() > 0.9  # the full range is used
+    assert data.y.dtype == torch.int64 and set(data.y.tolist()) == set(range(10))
+    assert data.class_names == [str(digit) for digit in range(10)]
+    assert data.source is None and len(data) == 1437
+
+
+def test_values_are_the_scaled_originals_at_native_size() -> None:
+    data = load_data(DataConfig(spec="digits", image_size=8, split="test"))
+    bunch = sklearn.datasets.load_digits()
+    chosen = fixed_split(1797, "test")
+    expected = torch.from_numpy(bunch.images[chosen.numpy()]).float() / 16 * 2 - 1  # [360, 8, 8]
+    torch.testing.assert_close(data.x[:, 0], expected)
+    assert data.y.tolist() == bunch.target[chosen.numpy()].tolist()
+
+
+def test_rgb_repeats_the_grey_channel() -> None:
+    data = load_data(DataConfig(spec="digits", channels=3))
+    assert data.shape == (3, 16, 16)
+    assert torch.equal(data.x[:, 0], data.x[:, 2])
+
+
+def test_split_is_disjoint_and_independent_of_the_seed() -> None:
+    train, test = fixed_split(1797, "train"), fixed_split(1797, "test")
+    assert len(train) == 1437 and len(test) == 360
+    assert sorted(train.tolist() + test.tolist()) == list(range(1797))
+    a = load_data(DataConfig(spec="digits", split="test", seed=0))
+    b = load_data(DataConfig(spec="digits", split="test", seed=7))
+    assert torch.equal(a.x, b.x)
+
+
+def test_class_filter_keeps_label_meaning() -> None:
+    data = load_data(DataConfig(spec="digits", classes=[3, 5]))
+    assert set(data.y.tolist()) == {3, 5}
+    assert data.class_names[3] == "3" and len(data.class_names) == 10
+
+
+def test_unknown_class_lists_the_available_ones() -> None:
+    with pytest.raises(GankitError, match=r"data.classes \[12\] not in digits; available: 0=0, 1=1"):
+        load_data(DataConfig(spec="digits", classes=[3, 12]))
