@@ -130,7 +130,8 @@ def _parser() -> argparse.ArgumentParser:
     data = verb("data", "Show what a data spec resolves to: count, shape, classes, and a preview.")
     data.add_argument(
         "spec",
-        help="digits | toy:ring8 | toy:grid25 | mnist[:DIR] | fashion-mnist[:DIR] | folder:DIR",
+        help="digits | toy:ring8 | toy:grid25 | mnist[:DIR] | fashion-mnist[:DIR] | folder:DIR | defects:DIR | "
+        "magnetic-tile:DIR",
     )
     data.add_argument("--size", type=int, help="image size in pixels (square)")
     data.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB")
