@@ -225,7 +225,8 @@ def report(args: argparse.Namespace) -> dict:
         lines += [
             "### MNIST one-vs-rest (image AUROC; the digit is the anomaly)", "",
             f"Budget: {budget['image_size']} px, batch {budget['batch_size']}, {budget['steps']} steps "
-            f"(f-AnoGAN {budget['fanogan_steps'][0]} WGAN-GP + {budget['fanogan_steps'][1]} encoder steps), "
+            f"(f-AnoGAN {budget['fanogan_steps'][0]} WGAN-GP steps with 2 critic steps per generator step, then "
+            f"{budget['fanogan_steps'][1]} encoder steps), "
             f"networks of width 16, latent 64, learning rate 1e-3; AnoGAN search {budget['anogan_search_steps']} steps "
             f"(lr {budget['anogan_search_lr']}); test: a fixed random {budget['test_images']} of the protocol's test part; "
             f"calibration on {budget['calibration_images']} held-out normal images. "
