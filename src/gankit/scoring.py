@@ -62,7 +62,8 @@ def score(
     if threshold is not None and not 0 < threshold < 1:
         raise GankitError(f"the threshold is in normalised units and must be in (0, 1), got {threshold}")
     config = model.run_config.data
-    changes: dict[str, Any] = {"split": "test"}
+    # Any test data is brought to the size and channels the networks take.
+    changes: dict[str, Any] = {"split": "test", "image_size": model.data_shape[-1], "channels": model.data_shape[0]}
     if data is not None:
         changes["spec"] = data
     if normal_classes is not None or anomaly_classes is not None:
