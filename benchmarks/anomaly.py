@@ -51,7 +51,7 @@ BUDGET = {
         "anogan_search_steps": 30, "anogan_search_lr": 0.05, "test_images": 500, "calibration_images": 200,
     },
     "tile": {
-        "image_size": 32, "batch_size": 32, "steps": 300, "fanogan_steps": [200, 150],
+        "image_size": 32, "batch_size": 32, "steps": 1200, "fanogan_steps": [800, 400],
         "anogan_search_steps": 30, "anogan_search_lr": 0.05, "calibration_images": 76,
     },
 }
