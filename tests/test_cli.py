@@ -19,7 +19,7 @@ def sets(data="toy:ring8", **extra):
 
 
 def test_every_verb_has_help_with_an_example(capsys):
-    for verb in ("train", "sample", "translate", "eval", "features", "report", "models", "data", "style-mix", "interpolate", "noise"):
+    for verb in ("train", "sample", "translate", "eval", "score", "features", "report", "models", "data", "style-mix", "interpolate", "noise"):
         with pytest.raises(SystemExit) as exit_info:
             main([verb, "--help"])
         assert exit_info.value.code == 0

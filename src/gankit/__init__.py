@@ -8,7 +8,7 @@
 
 __version__ = "0.1.0"
 
-from gankit.api import load, train  # noqa: E402
+from gankit.api import load, score, train  # noqa: E402
 from gankit.models import MODELS  # noqa: E402
 
-__all__ = ["MODELS", "load", "train", "__version__"]
+__all__ = ["MODELS", "load", "score", "train", "__version__"]

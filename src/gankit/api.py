@@ -23,6 +23,7 @@ from gankit.config import (
 from gankit.errors import GankitError
 from gankit.models import get_model_class
 from gankit.models.base import GANModel
+from gankit.scoring import ScoreResult, score
 from gankit.training.checkpoint import latest_checkpoint, load_checkpoint
 from gankit.training.loop import CONFIG_FILE, Trainer, TrainResult, build_model, resolve_device
 
@@ -135,4 +136,4 @@ def load(run_dir: str | Path, *, checkpoint: str | Path | None = None, device: s
     return model.to(target).eval().requires_grad_(False)
 
 
-__all__ = ["TrainResult", "load", "make_config", "resume", "train"]
+__all__ = ["ScoreResult", "TrainResult", "load", "make_config", "resume", "score", "train"]

@@ -4,6 +4,7 @@
     gankit sample runs/gan-digits-... --n 64 --out grid.png
     gankit translate runs/cyclegan-... photos/ --direction a2b --out translated/
     gankit eval runs/wgan_gp-toy-...
+    gankit score runs/ganomaly-mnist-... --out scores.csv --maps maps/
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ halves of the real data with as many examples (a perfect generator's score).""",
     "report": """examples:
   gankit report runs/ring                  # writes runs/ring/report.html
   gankit report runs/ring --out ring.html""",
+    "score": """examples:
+  gankit train ganomaly --data mnist:../shared/data/mnist --set data.anomaly_classes=3 --out runs/g3
+  gankit score runs/g3 --out scores.csv                   # the run's own protocol, its test part
+  gankit score runs/g3 --out scores.csv --maps maps/ --quantile 0.95
+  gankit score runs/tile --data magnetic-tile:../shared/data/magnetic-tile --out tile.csv --maps maps/
+  gankit score runs/g3 --data mnist:../shared/data/mnist --anomaly-classes 5 --out five.csv""",
     "models": """example:
   gankit models""",
     "data": """examples:
@@ -110,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="random seed (default 0)")
     train.add_argument("--batch-size", type=int, help="examples per batch")
     train.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    _protocol_arguments(train)
 
     sample = verb("sample", "Draw samples from a trained run.")
     sample.add_argument("run", help="run directory")
@@ -192,12 +200,34 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("run", help="run directory")
     report.add_argument("--out", help="output file (default RUN/report.html)")
 
+    score = verb(
+        "score",
+        "Score the test part of an anomaly-detection protocol with a trained detector: writes a CSV of "
+        "scores and decisions, metrics (image AUROC/AUPRC/best F1; pixel AUROC/AUPRO with masks) and overlays.",
+    )
+    score.add_argument("run", help="run directory of anogan, egbad, ganomaly or fanogan")
+    score.add_argument(
+        "--data", metavar="SPEC",
+        help="test data (default: the run's own); defects:DIR | magnetic-tile:DIR | mnist[:DIR] etc. with classes",
+    )
+    _protocol_arguments(score)
+    score.add_argument("--out", metavar="CSV", default="scores.csv", help="per-image scores (default scores.csv); "
+                       "metrics go to the same name with .json, ranked overlays to -most/-least-anomalous.png")
+    score.add_argument("--maps", metavar="DIR", help="write one overlay PNG (image | reconstruction | map) per image")
+    limit = score.add_mutually_exclusive_group()
+    limit.add_argument("--threshold", type=float, help="decision threshold in normalised units (default 0.5, "
+                       "which is the run's threshold_quantile of held-out normal scores)")
+    limit.add_argument("--quantile", type=float, help="threshold at this quantile of held-out normal scores instead")
+    score.add_argument("--batch-size", type=int, help="images per scoring batch (default model.score_batch_size)")
+    score.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+
     verb("models", "List the model variants with a one-line description.")
 
     data = verb("data", "Show what a data spec resolves to: count, shape, classes, and a preview.")
     data.add_argument(
         "spec",
-        help="digits | toy:ring8 | toy:grid25 | mnist[:DIR] | fashion-mnist[:DIR] | folder:DIR | unpaired:A,B",
+        help="digits | toy:ring8 | toy:grid25 | mnist[:DIR] | fashion-mnist[:DIR] | folder:DIR | unpaired:A,B | "
+        "defects:DIR | magnetic-tile:DIR",
     )
     data.add_argument("--size", type=int, help="image size in pixels (square)")
     data.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB")
@@ -208,12 +238,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _protocol_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--normal-classes", metavar="LIST", help="labelled sets: the normal labels, e.g. 3 (one-class)")
+    parser.add_argument("--anomaly-classes", metavar="LIST", help="labelled sets: the anomalous labels, e.g. 3 (one-vs-rest)")
+
+
+def _class_list(text: str | None, flag: str) -> list[int] | None:
+    from gankit.config import parse_list
+
+    if text is None:
+        return None
+    try:
+        return [int(c) for c in parse_list(text, flag)]
+    except (TypeError, ValueError):
+        raise GankitError(f"{flag} expects labels such as 3 or 1,7, got {text!r}") from None
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from gankit import api
 
     shortcuts = {"steps": args.steps, "epochs": args.epochs, "minutes": args.minutes}
     if args.resume:
-        if args.model or args.data or args.config:
+        if args.model or args.data or args.config or args.normal_classes or args.anomaly_classes:
             raise GankitError("--resume takes the model, data and config from the run; give only budgets and --set train.*")
         for name, value in (("device", args.device), ("seed", args.seed), ("batch_size", args.batch_size)):
             if value is not None:
@@ -224,6 +270,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     else:
         if not args.model:
             raise GankitError("name a model to train (see 'gankit models') or give --resume RUN")
+        for flag in ("normal_classes", "anomaly_classes"):
+            classes = _class_list(getattr(args, flag), "--" + flag.replace("_", "-"))
+            if classes is not None:
+                args.overrides.append(f"data.{flag}={','.join(map(str, classes))}")
         if args.no_progress:
             args.overrides.append("train.progress=false")
         config = api.make_config(
@@ -458,6 +508,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_score(args: argparse.Namespace) -> int:
+    from gankit import api
+
+    result = api.score(
+        args.run, data=args.data, out=args.out, maps=args.maps, threshold=args.threshold, quantile=args.quantile,
+        normal_classes=_class_list(args.normal_classes, "--normal-classes"),
+        anomaly_classes=_class_list(args.anomaly_classes, "--anomaly-classes"),
+        batch_size=args.batch_size, device=args.device,
+    )
+    width = max(map(len, result.metrics))
+    for key, value in result.metrics.items():
+        print(f"{key:<{width}}  {value:.4g}")
+    for kind, path in result.files.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     from gankit.models import MODELS
 
@@ -490,8 +557,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "train": _cmd_train, "sample": _cmd_sample, "translate": _cmd_translate, "eval": _cmd_eval,
-    "features": _cmd_features, "report": _cmd_report, "models": _cmd_models, "data": _cmd_data,
-    "style-mix": _cmd_style_mix, "interpolate": _cmd_interpolate, "noise": _cmd_noise,
+    "score": _cmd_score, "features": _cmd_features, "report": _cmd_report, "models": _cmd_models,
+    "data": _cmd_data, "style-mix": _cmd_style_mix, "interpolate": _cmd_interpolate, "noise": _cmd_noise,
 }
 
 

@@ -33,6 +33,10 @@ class DataConfig:
     image_size: int | None = None  # None: the data set's own size (digits: 16)
     channels: int | None = None  # 1 = grey, 3 = RGB, None = as stored
     classes: list[int] | None = None  # keep only these labels
+    # Anomaly-detection protocols on labelled sets (gankit.data.anomaly): training sees only
+    # normal classes. Anomaly classes only: one-vs-rest; normal classes only: one-class.
+    normal_classes: list[int] | None = None
+    anomaly_classes: list[int] | None = None
     split: Literal["train", "test"] = "train"
     seed: int = 0  # toy sampling and any shuffling before splits
     # 2-D toy mixtures (VEEGAN / PacGAN): ring radius, grid spacing, mode std.
@@ -52,6 +56,9 @@ class DataConfig:
             raise GankitError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
         if self.num_workers < 0:
             raise GankitError(f"data.num_workers must be >= 0, got {self.num_workers}")
+        overlap = set(self.normal_classes or []) & set(self.anomaly_classes or [])
+        if overlap:
+            raise GankitError(f"classes {sorted(overlap)} are both in data.normal_classes and data.anomaly_classes")
 
 
 @dataclass

@@ -4,7 +4,10 @@ The shared loop (``training/loop.py``) only calls ``configure_optimizers``
 once and ``train_step`` per batch; everything a variant does within one batch
 (k critic updates, gradient penalties, EMA, image pools) lives in its
 ``train_step``. Capabilities (``sample``, ``translate``, ``anomaly_score``)
-are plain methods that a variant defines when it can do that job.
+are plain methods that a variant defines when it can do that job. A variant
+that must act once training ends (calibrating anomaly scores on held-out
+normal data) defines ``on_train_end(context)``; the loop calls it before the
+final checkpoint, which therefore holds whatever the hook stored in buffers.
 
     model = MODELS["gan"](GANConfig(), data_shape=(1, 16, 16))
     model.optimizers = model.configure_optimizers()
@@ -27,6 +30,7 @@ class GANModel(nn.Module):
 
     Config: ClassVar[type]  # the variant's typed config dataclass
     description: ClassVar[str]  # one line for `gankit models`
+    image_only: ClassVar[bool] = False  # True: refuses vector data (e.g. 2-D points) with a GankitError
 
     def __init__(self, config: Any, data_shape: tuple[int, ...]) -> None:
         super().__init__()

@@ -45,6 +45,17 @@ PREVIEW_SEED = 1234  # the same latents in every grid, so grids show progress, n
 
 
 @dataclass
+class TrainEndContext:
+    """What a model's optional ``on_train_end(context)`` hook gets once the budget is spent:
+    enough to load held-out data (calibration) and to write files into the run."""
+
+    config: RunConfig
+    run_dir: Path
+    device: torch.device
+    data: Data  # the training data
+
+
+@dataclass
 class TrainResult:
     run_dir: Path
     step: int
@@ -248,7 +259,12 @@ class Trainer:
         finally:
             bar.close()
             self.writer.close()
-        if not self._saved_at(checkpoint):
+        # The hook may change the model's state (calibration buffers), so the final
+        # checkpoint is written after it even when one exists for this step.
+        hook = getattr(self.model, "on_train_end", None)
+        if callable(hook):
+            hook(TrainEndContext(self.config, self.run_dir, self.device, self.data))
+        if callable(hook) or not self._saved_at(checkpoint):
             checkpoint = self._save_checkpoint()
         return self._finish(checkpoint)
 

@@ -69,6 +69,7 @@ class CycleGANConfig:
 class CycleGAN(GANModel):
     Config = CycleGANConfig
     description = "CycleGAN (Zhu 2017): unpaired A <-> B translation, cycle + identity losses, PatchGAN"
+    image_only = True
 
     def __init__(self, config: CycleGANConfig, data_shape: tuple[int, ...]) -> None:
         super().__init__(config, data_shape)

@@ -64,6 +64,7 @@ class StyleGANConfig:
 class StyleGAN(GANModel):
     Config = StyleGANConfig
     description = "StyleGAN (Karras 2019): mapping network, AdaIN, noise, style mixing, truncation, R1, EMA"
+    image_only = True
 
     def __init__(self, config: StyleGANConfig, data_shape: tuple[int, ...]) -> None:
         super().__init__(config, data_shape)

@@ -1,0 +1,198 @@
+"""What the four anomaly detectors (AnoGAN, EGBAD, GANomaly, f-AnoGAN) share: the
+:class:`AnomalyOutput` of ``anomaly_score``, calibration on held-out normal data
+at the end of training, and score normalisation.
+
+Calibration scores the protocol's held-out normal images (never test images)
+and stores their sorted raw scores in the model's state, so the checkpoint,
+``gankit.load`` and ``gankit score`` all use the same statistics. A raw score
+s becomes ``sigmoid((s - t) / sigma)`` in (0, 1), with t the
+``threshold_quantile`` quantile and sigma the standard deviation of the
+normal scores: the default decision threshold is 0.5 in every run, and the
+map is monotone, so rankings (AUROC) are those of the raw scores.
+
+    out = model.anomaly_score(x)                  # AnomalyOutput: scores [N], maps [N, 1, H, W]
+    normalized = model.normalize(out.scores)      # [N] in (0, 1); >= 0.5 is anomalous by default
+    model.calibrate(x_heldout_normal)             # what the training loop does at its end
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from gankit.errors import GankitError
+
+
+@dataclass
+class AnomalyOutput:
+    scores: Tensor  # [N] raw scores, higher = more anomalous
+    maps: Tensor  # [N, 1, H, W] per-pixel anomaly
+    reconstructions: Tensor | None = None  # [N, C, H, W] the normal image the model explains x with
+
+    def cpu(self) -> AnomalyOutput:
+        return AnomalyOutput(
+            self.scores.detach().cpu(),
+            self.maps.detach().cpu(),
+            None if self.reconstructions is None else self.reconstructions.detach().cpu(),
+        )
+
+    @staticmethod
+    def cat(outputs: list[AnomalyOutput]) -> AnomalyOutput:
+        recons = [o.reconstructions for o in outputs]
+        return AnomalyOutput(
+            torch.cat([o.scores for o in outputs]),
+            torch.cat([o.maps for o in outputs]),
+            None if any(r is None for r in recons) else torch.cat(recons),
+        )
+
+
+@dataclass
+class DetectorConfig:
+    """Settings every detector has, mixed into each one's config."""
+
+    threshold_quantile: float = 0.99  # default threshold: this quantile of held-out normal scores
+    score_batch_size: int = 256  # images per anomaly_score call when scoring a data set
+    # Held-out normal images scored at the end of training (a fixed random subset when there
+    # are more): bounds AnoGAN's calibration cost, whose every image needs a latent search.
+    max_calibration_images: int = 2000
+
+    def __post_init__(self) -> None:
+        # Cooperative: the network config this is mixed with checks its own fields.
+        parent = getattr(super(), "__post_init__", None)
+        if parent is not None:
+            parent()
+        if not 0 < self.threshold_quantile < 1:
+            raise GankitError(f"model.threshold_quantile must be in (0, 1), got {self.threshold_quantile}")
+        if self.score_batch_size <= 0:
+            raise GankitError(f"model.score_batch_size must be > 0, got {self.score_batch_size}")
+        if self.max_calibration_images <= 0:
+            raise GankitError(f"model.max_calibration_images must be > 0, got {self.max_calibration_images}")
+
+
+def residual_map(x: Tensor, x_hat: Tensor) -> Tensor:
+    """|x - x_hat| averaged over channels: [N, 1, H, W]."""
+    return (x - x_hat).abs().mean(1, keepdim=True)
+
+
+class AnomalyDetector:
+    """Mixin for GANModel subclasses that define ``anomaly_score(x) -> AnomalyOutput``."""
+
+    image_only = True  # the maps are per pixel
+
+    def _init_detector(self, data_shape: tuple[int, ...]) -> None:
+        if len(data_shape) != 3:
+            raise GankitError(f"{type(self).__name__} detects anomalies in images, but the data has shape {data_shape}")
+        # Sorted raw scores of held-out normal images; empty until calibrated.
+        self.register_buffer("calibration_scores", torch.zeros(0))
+        self._preview_x: Tensor | None = None
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        # The calibration set's size is known only after training: take the stored shape.
+        key = prefix + "calibration_scores"
+        if key in state_dict:
+            self.calibration_scores = torch.empty_like(state_dict[key])
+        super()._load_from_state_dict(state_dict, prefix, *args)
+
+    @contextmanager
+    def scoring(self) -> Iterator[None]:
+        """Eval mode (batch-norm running statistics, no dropout) and no parameter gradients."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.train(was_training)
+
+    def remember_batch(self, x: Tensor) -> None:
+        """Keep the first training images for the preview grid (reconstructions beside them)."""
+        if self._preview_x is None:
+            self._preview_x = x[:8].detach().clone()
+
+    def preview(self, n: int, generator: torch.Generator) -> Tensor:
+        """Image / reconstruction pairs when the model reconstructs cheaply, else samples."""
+        reconstruct = getattr(self, "reconstruct", None)
+        if self._preview_x is None or reconstruct is None:
+            return self.sample(n, generator=generator)
+        x = self._preview_x[: max(1, n // 2)]
+        with self.scoring():
+            x_hat = reconstruct(x)
+        return torch.stack([x, x_hat], 1).flatten(0, 1)  # [2K, C, H, W]: x, x_hat, x, x_hat, ...
+
+    # --- scoring a whole set -----------------------------------------------------------------------
+    def score_dataset(self, x: Tensor, batch_size: int | None = None) -> AnomalyOutput:
+        """anomaly_score over ``x`` [N, C, H, W] (any device) in batches; results on the CPU."""
+        batch_size = batch_size or self.config.score_batch_size
+        outputs = [
+            self.anomaly_score(x[i : i + batch_size].to(self.device)).cpu() for i in range(0, x.shape[0], batch_size)
+        ]
+        return AnomalyOutput.cat(outputs)
+
+    # --- calibration and normalisation ---------------------------------------------------------
+    @property
+    def calibrated(self) -> bool:
+        return self.calibration_scores.numel() > 0
+
+    def calibrate(self, x_normal: Tensor) -> dict[str, float]:
+        """Store the raw scores of held-out normal images [N, C, H, W]; returns their statistics."""
+        scores = self.score_dataset(x_normal).scores
+        self.calibration_scores = scores.sort().values.to(self.calibration_scores.device)
+        return self.calibration_stats()
+
+    def _require_calibration(self) -> Tensor:
+        if not self.calibrated:
+            raise GankitError("this model has no calibration (train it on an anomaly-detection protocol)")
+        return self.calibration_scores.cpu()
+
+    def raw_threshold(self, quantile: float | None = None) -> float:
+        quantile = self.config.threshold_quantile if quantile is None else quantile
+        if not 0 < quantile < 1:
+            raise GankitError(f"the threshold quantile must be in (0, 1), got {quantile}")
+        return torch.quantile(self._require_calibration(), quantile).item()
+
+    def normalize(self, scores: Tensor) -> Tensor:
+        """Raw scores [N] -> (0, 1); the default threshold maps to 0.5."""
+        normal = self._require_calibration()
+        scale = max(normal.std().item() if normal.numel() > 1 else 0.0, 1e-12)
+        return torch.sigmoid((scores.cpu() - self.raw_threshold()) / scale)
+
+    def calibration_stats(self) -> dict[str, float]:
+        normal = self._require_calibration()
+        return {
+            "num_images": normal.numel(),
+            "mean": normal.mean().item(),
+            "std": normal.std().item() if normal.numel() > 1 else 0.0,
+            "min": normal[0].item(),
+            "median": normal.median().item(),
+            "max": normal[-1].item(),
+            "threshold_quantile": self.config.threshold_quantile,
+            "raw_threshold": self.raw_threshold(),
+            "normalized_threshold": 0.5,
+        }
+
+    def on_train_end(self, context: Any) -> None:
+        """Calibrate on the protocol's held-out normal images and write RUN/normalization.json."""
+        from gankit.data.anomaly import is_protocol, load_anomaly
+
+        if not is_protocol(context.config.data):
+            warnings.warn(
+                f"{context.config.data.spec} is no anomaly-detection protocol, so no held-out normal images "
+                "exist: scores stay uncalibrated (set data.normal_classes / data.anomaly_classes, or use "
+                "defects:DIR or magnetic-tile:DIR)"
+            )
+            return
+        held_out = load_anomaly(context.config.data, "calibration")
+        x = held_out.data.x  # [N, C, H, W]
+        if x.shape[0] > self.config.max_calibration_images:
+            chosen = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))
+            x = x[chosen[: self.config.max_calibration_images]]
+        stats = self.calibrate(x)
+        payload = {"source": f"{held_out.data.name} (calibration part)", **stats}
+        (context.run_dir / "normalization.json").write_text(json.dumps(payload, indent=2) + "\n")
