@@ -458,7 +458,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     print(f"{evaluator.num_samples} samples vs {data.name}, features: {evaluator.features_name}")
     print(f"{'metric':<{width}}  {'samples':>10}  {'floor':>10}")
     for key in scores:
-        print(f"{key:<{width}}  {results[key]:>10.4g}  {results[key + FLOOR_SUFFIX]:>10.4g}")
+        floor = results.get(key + FLOOR_SUFFIX)  # model metrics (e.g. cycle L1) have none
+        print(f"{key:<{width}}  {results[key]:>10.4g}  {'-' if floor is None else f'{floor:.4g}':>10}")
     out = Path(args.run) / "eval.json"
     write_json(out, evaluator.record(model.step, results))
     print(f"wrote {out}")

@@ -2,7 +2,8 @@
 ``features`` or ``classifier`` outputs), whether it ``applies_to`` a model and data set,
 and ``compute``s its scores from a generated :class:`SampleSet` and a real one; the
 :class:`~gankit.metrics.evaluator.Evaluator` draws the samples, shares the features
-and adds each score's real-vs-real floor.
+and adds each score's real-vs-real floor. A metric that needs ``translations`` judges
+the model itself (``compute(model, data, num_samples=, seed=)``) and has no floor.
 
     evaluator = Evaluator(data, run_config.data, model, ["fid", "kid", "pr", "cls"], features="classifier")
     values = evaluator(model)   # {"fid": ..., "fid_floor": ..., ...}

@@ -24,6 +24,9 @@ from gankit.metrics.features import get_features
 from gankit.metrics.samples import SampleSet, gather
 
 FLOOR_SUFFIX = "_floor"
+# Metrics that judge the model itself rather than a set of samples (e.g. a translator's
+# cycle consistency): computed directly, with no real-vs-real floor.
+MODEL_NEEDS = {"translations"}
 
 
 class Evaluator:
@@ -55,7 +58,7 @@ class Evaluator:
             if not metric.applies_to(model, data):
                 raise GankitError(f"metric {name!r} does not apply to {type(model).__name__} on {data.name}")
         self.extractor = None
-        if any(metric.needs != "samples" for metric in self.metrics.values()):
+        if any(metric.needs in ("features", "classifier") for metric in self.metrics.values()):
             full_train = data_config.classes is None and data_config.split == "train"
             self.extractor = get_features(features, data_config, data if full_train else None)
         for name, metric in list(self.metrics.items()):
@@ -97,7 +100,7 @@ class Evaluator:
         if self._floor is None:
             self._reference, other = self._real_sets()
             self._floor = {}
-            for metric in self.metrics.values():
+            for metric in self._sample_metrics:
                 self._floor.update(metric.compute(other, self._reference))
         return self._floor
 
@@ -109,18 +112,24 @@ class Evaluator:
             chunks.append(model.sample(n, generator=generator).float().cpu())
         return torch.cat(chunks)  # [num_samples, *shape]
 
+    @property
+    def _sample_metrics(self) -> list:
+        return [metric for metric in self.metrics.values() if metric.needs not in MODEL_NEEDS]
+
     def __call__(self, model) -> dict[str, float]:
-        """Scores of ``model``'s samples, each followed by its ``_floor``."""
-        if not self.metrics:
-            return {}
-        floor = self.floor()
-        fake = SampleSet(self.samples(model), data=self.data, extractor=self.extractor, seed=self.seed,
-                         batch_size=self.batch_size)
+        """Scores of ``model``'s samples, each followed by its ``_floor``; then model metrics."""
         values: dict[str, float] = {}
+        if self._sample_metrics:
+            floor = self.floor()
+            fake = SampleSet(self.samples(model), data=self.data, extractor=self.extractor, seed=self.seed,
+                             batch_size=self.batch_size)
+            for metric in self._sample_metrics:
+                for key, value in metric.compute(fake, self._reference).items():
+                    values[key] = value
+                    values[key + FLOOR_SUFFIX] = floor[key]
         for metric in self.metrics.values():
-            for key, value in metric.compute(fake, self._reference).items():
-                values[key] = value
-                values[key + FLOOR_SUFFIX] = floor[key]
+            if metric.needs in MODEL_NEEDS:
+                values.update(metric.compute(model, self.data, num_samples=self.num_samples, seed=self.seed))
         return values
 
 
