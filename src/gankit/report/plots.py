@@ -60,46 +60,27 @@ def save_samples(samples: Tensor, path: Path, modes: Tensor | None = None, title
 
 def plot_losses(rows: list[dict[str, Any]], path: Path, title: str = "") -> Path | None:
     """One panel per logged training scalar against step; None when nothing was logged."""
-    rows = [r for r in rows if r.get("kind") == "train"]
-    keys = sorted({k for r in rows for k, v in r.items() if k not in ("step", "kind") and isinstance(v, (int, float))})
-    if not keys:
-        return None
-    cols = min(3, len(keys))
-    nrows = math.ceil(len(keys) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(4.5 * cols, 3 * nrows), dpi=100, squeeze=False)
-    for ax, key in zip(axes.flat, keys):
-        points = [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float))]
-        steps, values = zip(*points)
-        ax.plot(steps, values, lw=1)
-        ax.set_title(key, fontsize=10)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(keys):]:
-        ax.axis("off")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
+    return _plot_scalars([r for r in rows if r.get("kind") == "train"], path, title, marker=None)
 
 
 def plot_metric_curves(rows: list[dict[str, Any]], path: Path, title: str = "") -> Path | None:
     """One panel per evaluated metric against step, its real-vs-real floor dashed; None without eval rows."""
-    rows = [r for r in rows if r.get("kind") == "eval"]
+    return _plot_scalars([r for r in rows if r.get("kind") == "eval"], path, title, marker="o")
+
+
+def _plot_scalars(rows: list[dict[str, Any]], path: Path, title: str, marker: str | None) -> Path | None:
     keys = [k for k in dict.fromkeys(k for r in rows for k in r)
-            if k not in ("step", "kind") and not k.endswith("_floor") and isinstance(rows[-1].get(k), (int, float))]
+            if k not in ("step", "kind") and not k.endswith("_floor")
+            and any(isinstance(r.get(k), (int, float)) for r in rows)]
     if not keys:
         return None
     cols = min(3, len(keys))
     nrows = math.ceil(len(keys) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.5 * cols, 3 * nrows), dpi=100, squeeze=False)
-    for ax, key in zip(axes.flat, keys):
+    for ax, key in zip(axes.flat, sorted(keys) if marker is None else keys):
         points = [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float))]
         steps, values = zip(*points)
-        ax.plot(steps, values, marker="o", ms=3, lw=1, label="samples")
+        ax.plot(steps, values, marker=marker, ms=3, lw=1, label="samples")
         floors = [r[f"{key}_floor"] for r in rows if isinstance(r.get(f"{key}_floor"), (int, float))]
         if floors:
             ax.axhline(floors[-1], color="tab:gray", ls="--", lw=1, label="real vs real")
