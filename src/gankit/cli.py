@@ -256,6 +256,7 @@ def _class_list(text: str | None, flag: str) -> list[int] | None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from gankit import api
+    from gankit.training.distributed import close_process_group, is_main_process, launched_by_torchrun
 
     shortcuts = {"steps": args.steps, "epochs": args.epochs, "minutes": args.minutes}
     if args.resume:
@@ -280,11 +281,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
             args.model, config_file=args.config, overrides=args.overrides, data=args.data,
             device=args.device, seed=args.seed, batch_size=args.batch_size, **shortcuts,
         )
+        if not args.out and launched_by_torchrun():
+            raise GankitError("under torchrun give --out DIR, so that every process uses the same run directory")
         run_dir = Path(args.out) if args.out else api.default_run_dir(config)
-        print(f"training {config.model_name} on {config.data.spec} -> {run_dir}")
+        if is_main_process():
+            print(f"training {config.model_name} on {config.data.spec} -> {run_dir}")
         from gankit.training.loop import Trainer
 
         result = Trainer(config, run_dir).fit()
+    close_process_group()
+    if not is_main_process():
+        return 0  # rank 0 wrote the run's files and reports them
     print(f"done: {result.step} steps in {result.run_dir}")
     print(f"  samples:    {result.samples}")
     if result.losses:

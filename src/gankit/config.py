@@ -24,6 +24,8 @@ import yaml
 
 from gankit.errors import GankitError
 
+PRECISION_NAMES = ("32", "bf16", "16-mixed")
+
 
 @dataclass
 class DataConfig:
@@ -81,6 +83,12 @@ class TrainConfig:
     keep_checkpoints: int = 3
     num_preview: int = 64  # samples in each grid (2-D points: at least 2,500)
     progress: bool = True
+    precision: str = "32"  # 32 | bf16 | 16-mixed (autocast; fp16 adds loss scaling)
+    channels_last: bool = False  # NHWC memory format for image networks and batches
+    compile: bool = False  # torch.compile the trained networks
+    on_nan: str = "stop"  # stop | rollback: a non-finite loss stops, or reloads the last checkpoint
+    nan_lr_factor: float = 0.5  # rollback multiplies every learning rate by this
+    nan_max_rollbacks: int = 3  # rollbacks before a non-finite loss stops training anyway
 
     def __post_init__(self) -> None:
         _check_positive(self, "batch_size", "steps", "epochs", "minutes", "log_every")
@@ -88,6 +96,14 @@ class TrainConfig:
         _check_positive(self, "eval_samples")
         if self.eval_every < 0:
             raise GankitError(f"train.eval_every must be >= 0, got {self.eval_every}")
+        if self.precision not in PRECISION_NAMES:
+            raise GankitError(f"train.precision must be one of {', '.join(PRECISION_NAMES)}, got {self.precision!r}")
+        if self.on_nan not in ("stop", "rollback"):
+            raise GankitError(f"train.on_nan must be stop or rollback, got {self.on_nan!r}")
+        if not 0 < self.nan_lr_factor <= 1:
+            raise GankitError(f"train.nan_lr_factor must be in (0, 1], got {self.nan_lr_factor}")
+        if self.nan_max_rollbacks < 0:
+            raise GankitError(f"train.nan_max_rollbacks must be >= 0, got {self.nan_max_rollbacks}")
         if self.steps is None and self.epochs is None and self.minutes is None:
             raise GankitError("set a training budget: train.steps, train.epochs or train.minutes")
 

@@ -60,9 +60,9 @@ class Distributed:
     @classmethod
     def from_env(cls, device: torch.device) -> "Distributed":
         """Join torchrun's process group when WORLD_SIZE > 1; ``device`` picks the backend."""
-        world_size = int(os.environ.get("WORLD_SIZE", "1"))
-        if world_size <= 1:
+        if not launched_by_torchrun():
             return cls()
+        world_size = int(os.environ["WORLD_SIZE"])
         rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
         if not torch_dist.is_available():
             raise GankitError("this PyTorch build has no torch.distributed; run without torchrun")
@@ -95,8 +95,8 @@ class Distributed:
         for name in names:
             network = getattr(model, name)
             device_ids = [network_device(network).index] if network_device(network).type == "cuda" else None
-            # broadcast_buffers: batch-norm running statistics follow rank 0 (the ones checkpointed).
-            wrappers[name] = DistributedNetwork(network, device_ids=device_ids, broadcast_buffers=True)
+            # DDP's default buffer sync: batch-norm running statistics follow rank 0 (the ones checkpointed).
+            wrappers[name] = DistributedNetwork(network, device_ids=device_ids)
         return wrappers
 
     def mean(self, values: dict[str, float]) -> dict[str, float]:
@@ -128,10 +128,6 @@ class Distributed:
         if self.enabled:
             torch_dist.barrier()
 
-    def close(self) -> None:
-        if self.enabled and torch_dist.is_initialized():
-            torch_dist.destroy_process_group()
-
     def _comm_device(self) -> torch.device:
         # NCCL only moves CUDA tensors; gloo moves CPU ones.
         return torch.device("cuda", torch.cuda.current_device()) if torch_dist.get_backend() == "nccl" else torch.device("cpu")
@@ -139,6 +135,21 @@ class Distributed:
 
 def network_device(network: nn.Module) -> torch.device:
     return next(network.parameters()).device
+
+
+def launched_by_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def is_main_process() -> bool:
+    """Rank 0, or the only process: the one that prints and writes files."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def close_process_group() -> None:
+    """Leave torchrun's process group at the end of a command (a no-op in one process)."""
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
 
 
 def _ranks() -> int:
