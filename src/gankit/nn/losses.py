@@ -62,6 +62,7 @@ def gradient_penalty(
 
     Computed in fp32 even inside an autocast region: the double backward of a half-precision
     graph loses the small gradient norms the penalty is about."""
+    critic = eager(critic)
     shape = [x_real.shape[0]] + [1] * (x_real.dim() - 1)
     with torch.autocast(x_real.device.type, enabled=False):
         alpha = torch.rand(shape, device=x_real.device, dtype=torch.float32)
@@ -71,9 +72,16 @@ def gradient_penalty(
         return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
 
+def eager(network: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """The network behind a torch.compile wrapper (itself otherwise): compiled graphs cannot be
+    differentiated twice, so the penalties run eagerly (under DDP, still through its wrapper)."""
+    return getattr(network, "_orig_mod", network)
+
+
 def r1_penalty(discriminator: Callable[[Tensor], Tensor], x_real: Tensor) -> Tensor:
     """||grad_x D(x)||^2 on real data (Mescheder et al. 2018), from its own fp32 forward pass
     (as StyleGAN2's separate regularisation phase), for the same reason as above."""
+    discriminator = eager(discriminator)
     with torch.autocast(x_real.device.type, enabled=False):
         x = x_real.detach().float().requires_grad_(True)
         (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)
