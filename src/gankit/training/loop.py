@@ -182,7 +182,9 @@ class Trainer:
         (self.run_dir / CONFIG_FILE).write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
 
     # --- set-up -----------------------------------------------------------------------------
-    def _setup(self) -> None:
+    def setup(self) -> None:
+        """Build data, model, optimizers and wrappers (and restore a checkpoint when resuming);
+        ``fit`` calls it; benchmarks call it to drive ``next_batch``/``train_step`` themselves."""
         train = self.config.train
         seed_everything(train.seed)
         self.data: Data = load_data(self.config.data)
@@ -276,7 +278,7 @@ class Trainer:
 
     # --- the loop ---------------------------------------------------------------------------
     def fit(self) -> TrainResult:
-        self._setup()
+        self.setup()
         train = self.config.train
         total = self._total_steps()
         means = RunningMeans()
@@ -287,10 +289,7 @@ class Trainer:
             with _StopSignals() as stop:
                 while not self._done(total):
                     start = time.perf_counter()
-                    batch = self._memory_format(next(self.stream))
-                    with self.model.using(self.wrappers), self.precision.autocast():
-                        logs = self.model.train_step(batch, self.step)
-                    self.step += 1
+                    logs = self.train_step(self.next_batch())
                     self.elapsed += time.perf_counter() - start
                     logs, stop_requested = self._synchronise(logs, stop.received is not None)
                     if not self._finite_or_rolled_back(logs):
@@ -325,10 +324,18 @@ class Trainer:
             self.writer.close()
         return self._finish(checkpoint) if main else TrainResult(self.run_dir, self.step, checkpoint)
 
-    def _memory_format(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    def next_batch(self) -> tuple[torch.Tensor, ...]:
+        batch = next(self.stream)
         if not self.config.train.channels_last:
             return batch
         return tuple(t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in batch)
+
+    def train_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
+        """The model's train_step with this run's wrappers (DDP, compile) and precision."""
+        with self.model.using(self.wrappers), self.precision.autocast():
+            logs = self.model.train_step(batch, self.step)
+        self.step += 1
+        return logs
 
     def _synchronise(self, logs: dict[str, float], stop: bool) -> tuple[dict[str, float], bool]:
         """Under torchrun: the logs averaged over ranks (the global batch's losses), whether any
