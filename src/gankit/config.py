@@ -34,6 +34,7 @@ class DataConfig:
     spec: str = "digits"
     image_size: int | None = None  # None: the data set's own size (digits: 16)
     channels: int | None = None  # 1 = grey, 3 = RGB, None = as stored
+    box: int | None = None  # shrink each image into a centred box of this many px, black around (MNIST: 20 of 28)
     classes: list[int] | None = None  # keep only these labels
     # Anomaly-detection protocols on labelled sets (gankit.data.anomaly): training sees only
     # normal classes. Anomaly classes only: one-vs-rest; normal classes only: one-class.
@@ -52,7 +53,7 @@ class DataConfig:
     num_workers: int = 2  # decoding workers when streaming from disk
 
     def __post_init__(self) -> None:
-        _check_positive(self, "image_size", "channels", "toy_samples", "max_memory_mb")
+        _check_positive(self, "image_size", "channels", "box", "toy_samples", "max_memory_mb")
         _check_positive(self, "radius", "spacing", "std")
         if self.channels not in (None, 1, 3):
             raise GankitError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
