@@ -263,7 +263,11 @@ class Trainer:
         # checkpoint is written after it even when one exists for this step.
         hook = getattr(self.model, "on_train_end", None)
         if callable(hook):
+            # A hook that draws random numbers (AnoGAN's latent search) must not move the RNG
+            # state the checkpoint stores, or a resumed run would continue from another stream.
+            rng = capture_rng()
             hook(TrainEndContext(self.config, self.run_dir, self.device, self.data))
+            restore_rng(rng)
         if callable(hook) or not self._saved_at(checkpoint):
             checkpoint = self._save_checkpoint()
         return self._finish(checkpoint)
