@@ -37,7 +37,13 @@ from gankit.models import get_model_class
 from gankit.models.base import GANModel
 from gankit.report.html import write_report
 from gankit.report.plots import plot_losses, save_samples
-from gankit.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from gankit.training.checkpoint import (
+    check_free_space,
+    estimated_size,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from gankit.training.logging import MetricsWriter, RunningMeans, read_metrics
 
 CONFIG_FILE = "config.yaml"
@@ -177,6 +183,8 @@ class Trainer:
         self.data: Data = load_data(self.config.data)
         self.model = build_model(self.config, self.data.shape).to(self.device)
         self.model.optimizers = self.model.configure_optimizers()
+        # A disk too full for one checkpoint is known now, not after hours of training.
+        check_free_space(self.checkpoint_dir, estimated_size(self.model))
         self.stream = BatchStream(
             self.data,
             train.batch_size,
