@@ -13,6 +13,8 @@ that every spec hands the models the same thing: float32 ``[C, H, W]`` in
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,17 +43,25 @@ class Header:
     grey: bool
 
 
-def read_header(path: Path) -> Header:
-    """Size and greyness from the file header; raises one of DECODE_ERRORS for non-images.
-
-    Callers should silence ``Image.DecompressionBombWarning``: oversized
-    images are reported here as :class:`TooLargeError` instead.
-    """
+@contextmanager
+def open_image(path: Path) -> Iterator[Image.Image]:
+    """``Image.open`` that refuses, before decoding a pixel, any image over PIL's
+    ``Image.MAX_IMAGE_PIXELS``: PIL itself only warns up to twice that limit and
+    would decode such a possible decompression bomb. Callers that want quiet should
+    silence ``Image.DecompressionBombWarning`` (not here: warning filters are
+    process-wide and the loaders call this from threads)."""
     with Image.open(path) as image:
         width, height = image.size
         if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
             raise TooLargeError(f"{width}x{height} pixels is over PIL's Image.MAX_IMAGE_PIXELS")
-        return Header(width, height, _is_grey(image))
+        yield image
+
+
+def read_header(path: Path) -> Header:
+    """Size and greyness from the file header; raises one of DECODE_ERRORS for non-images
+    and :class:`TooLargeError` for images over PIL's pixel limit."""
+    with open_image(path) as image:
+        return Header(*image.size, _is_grey(image))
 
 
 def _is_grey(image: Image.Image) -> bool:
@@ -63,7 +73,7 @@ def _is_grey(image: Image.Image) -> bool:
 
 def decode_file(path: Path, channels: int, size: int) -> Tensor:
     """uint8 [channels, size, size]: shorter side resized to ``size``, then centre-cropped."""
-    with Image.open(path) as image:
+    with open_image(path) as image:
         image = ImageOps.exif_transpose(image)  # camera photos store rotation as a tag
         pixels = to_mode(image, "L" if channels == 1 else "RGB")
     array = np.array(pixels, dtype=np.uint8)  # [H, W] or [H, W, 3]
