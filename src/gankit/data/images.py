@@ -118,3 +118,27 @@ def grey_to_signed(x: Tensor, size: int, channels: int | None) -> Tensor:
     """[N, C, size, size] in [-1, 1] from grey float images [N, 1, H, W] in [0, 1]."""
     x = resize_batch(x, size).clamp(0.0, 1.0).mul_(2.0).sub_(1.0)  # antialiased bilinear can overshoot
     return x.repeat(1, 3, 1, 1) if channels == 3 else x  # [N, C, size, size]
+
+
+def model_images(x: Tensor | np.ndarray, channels: int, size: int | None, where: str) -> Tensor:
+    """Images a caller hands a model ([N, C, H, W] floats in [-1, 1], a tensor or a numpy
+    array) as float32, or a one-line GankitError: integer pixels (0..255 would silently
+    saturate), NaN or inf, or a shape the networks cannot take."""
+    from gankit.errors import GankitError
+
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "fiub":
+            raise GankitError(f"{where} takes numeric images, got a numpy array of dtype {x.dtype}")
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    if not isinstance(x, Tensor):
+        raise GankitError(f"{where} takes images as a tensor or numpy array [N, C, H, W], got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise GankitError(f"{where} takes float images in [-1, 1], got {str(x.dtype).removeprefix('torch.')} "
+                          "(for 0..255 pixels use x / 127.5 - 1)")
+    expected = f"[N, {channels}, {size or 'H'}, {size or 'W'}]"
+    if x.dim() != 4 or x.shape[1] != channels or (size is not None and tuple(x.shape[2:]) != (size, size)):
+        raise GankitError(f"{where} expects images {expected}, got {list(x.shape)}")
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise GankitError(f"{where}: the images hold {bad} NaN or infinite value(s)")
+    return x.float()
