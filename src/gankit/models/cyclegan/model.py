@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
+from gankit.config import check_betas
 from gankit.data.images import model_images
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
@@ -60,6 +61,7 @@ class CycleGANConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise GankitError(f"model.{name} must be > 0, got {value}")
+        check_betas(self, "betas")
         for name in ("cycle_weight", "identity_weight", "pool_size", "constant_steps", "decay_steps"):
             if getattr(self, name) < 0:
                 raise GankitError(f"model.{name} must be >= 0, got {getattr(self, name)}")
