@@ -31,6 +31,10 @@ _NAME = re.compile(r"^step-(\d+)\.pt$")
 _TEMPORARY = re.compile(r"^\.step-\d+\.pt\.tmp-(\d+)$")
 
 
+class CheckpointVersionError(GankitError):
+    """A complete checkpoint in a format this gankit does not read (written by another version)."""
+
+
 def checkpoint_path(directory: Path, step: int) -> Path:
     return directory / f"step-{step:09d}.pt"
 
@@ -140,7 +144,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise GankitError(f"{path} is not a gankit checkpoint")
     if state.get("format_version") != FORMAT_VERSION:
-        raise GankitError(
+        raise CheckpointVersionError(
             f"{path} has checkpoint format {state.get('format_version')}; "
             f"this gankit reads format {FORMAT_VERSION}"
         )
@@ -148,10 +152,13 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
 
 
 def latest_checkpoint(directory: Path) -> Path | None:
-    """The newest checkpoint that loads; a damaged newest file falls back to the one before."""
+    """The newest checkpoint that loads; a damaged newest file falls back to the one before,
+    but one of another format is an error (falling back would silently undo training)."""
     for path in reversed(list_checkpoints(directory)):
         try:
             load_checkpoint(path)
+        except CheckpointVersionError:
+            raise
         except GankitError:
             continue
         return path
