@@ -112,3 +112,24 @@ def test_too_little_free_space_stops_before_training(tmp_path, monkeypatch):
     with pytest.raises(GankitError, match="MiB free"):
         Trainer(config, tmp_path / "run").fit()
     assert not (tmp_path / "run" / "metrics.jsonl").exists()  # not a single step was trained
+
+
+def test_a_read_only_run_directory_is_one_error_before_training(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from gankit import api
+    from gankit.training.loop import Trainer
+    from tests.conftest import tiny_overrides
+
+    # Tests may run as root, for whom chmod does not make a directory read-only: fail the write instead.
+    real_write = Path.write_text
+
+    def read_only(self, *args, **kwargs):
+        if self.parent.name == "run":
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", read_only)
+    config = api.make_config("gan", data="toy:ring8", overrides=tiny_overrides(**{"train.steps": 2}))
+    with pytest.raises(GankitError, match=r"cannot write to run directory .*run: Read-only file system"):
+        Trainer(config, tmp_path / "run")

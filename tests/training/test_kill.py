@@ -126,3 +126,17 @@ def test_kill_9_and_resume_many_times(tmp_path, seed, capsys):
     assert_same_as_uninterrupted(tmp_path)
     with capsys.disabled():
         print(f"\nkill -9 test (seed {seed}): {counts}")
+
+
+def test_ctrl_c_saves_a_checkpoint_and_the_run_resumes_to_the_end(tmp_path):
+    run = tmp_path / "run"
+    process = start(run, resume=False)
+    assert wait_for(lambda: list_checkpoints(run / "checkpoints"), process)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGINT and "checkpoint saved" in err
+    saved = load_checkpoint(latest_checkpoint(run / "checkpoints"))["step"]
+    assert 0 < saved < STEPS
+    process = start(run, resume=True)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and f"from step {saved} " in out, err
