@@ -167,7 +167,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     for item in overrides:
         key, sep, text = item.partition("=")
         parts = key.strip().split(".")
-        if not sep or not all(parts):
+        if not sep or len(parts) < 2 or not all(parts):
             raise GankitError(f"--set expects section.key=value, got {item!r}")
         value = yaml_scalar(text) if text.strip() else None
         node = raw
