@@ -27,6 +27,7 @@ CASES = [
     ("gan", "model.lr_d=nan", "model.lr_d must be a finite number"),
     ("gan", "model.d_steps=0", "model.d_steps must be > 0"),
     ("gan", "model.betas=[0.5,2]", r"model.betas must be two numbers in \[0, 1\)"),
+    ("gan", "model.betas=\x1b,0.9", r"model.betas must be a number"),  # YAML cannot read a control character
     ("wgan", "model.lr=-1e-4", "model.lr must be > 0"),
     ("wgan", "model.clip=0", "model.clip must be > 0"),
     ("wgan", "model.critic_steps=0", "model.critic_steps must be > 0"),

@@ -197,6 +197,16 @@ def test_defects_protocol_refuses_a_damaged_file_in_one_line(tmp_path, bad):
     assert "\n" not in str(caught.value)
 
 
+def test_defects_protocol_refuses_a_bomb_under_twice_the_limit(tmp_path, monkeypatch):
+    root = defects_layout(tmp_path / "d", None)
+    RGB.save(root / "test" / "crack" / "big.png")  # 20 x 20 = 400 pixels
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with pytest.raises(GankitError, match=r"big.png \(20x20 pixels is over PIL's Image.MAX_IMAGE_PIXELS\)"):
+            load_anomaly(DataConfig(spec=f"defects:{root}", image_size=16, channels=3), "test")
+
+
 def test_defects_protocol_converts_every_mode(tmp_path):
     test = load_anomaly(DataConfig(spec=f"defects:{defects_layout(tmp_path / 'd', None)}", image_size=16), "test")
     assert test.data.x.shape == (4, 3, 16, 16) and test.is_anomaly.tolist() == [True, True, False, False]
