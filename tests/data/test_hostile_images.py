@@ -197,6 +197,21 @@ def test_defects_protocol_refuses_a_damaged_file_in_one_line(tmp_path, bad):
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("bad", ["truncated.jpg", "zero_bytes.png", "text.png"])
+def test_magnetic_tile_refuses_a_damaged_image_in_one_line(tmp_path, bad):
+    root = tmp_path / "tiles"
+    for i in range(5):
+        write_files(root / "MT_Free" / "Imgs", ["grey.png"])
+        (root / "MT_Free" / "Imgs" / "grey.png").rename(root / "MT_Free" / "Imgs" / f"free{i}.jpg")
+    write_files(root / "MT_Crack" / "Imgs", [bad])
+    (root / "MT_Crack" / "Imgs" / bad).rename(root / "MT_Crack" / "Imgs" / "crack.jpg")
+    config = DataConfig(spec=f"magnetic-tile:{root}", image_size=16, channels=1)
+    assert len(load_anomaly(config, "fit")) > 0
+    with pytest.raises(GankitError, match=r"crack\.jpg") as caught:
+        load_anomaly(config, "test")
+    assert "\n" not in str(caught.value)
+
+
 def test_defects_protocol_refuses_a_bomb_under_twice_the_limit(tmp_path, monkeypatch):
     root = defects_layout(tmp_path / "d", None)
     RGB.save(root / "test" / "crack" / "big.png")  # 20 x 20 = 400 pixels

@@ -6,7 +6,6 @@ import io
 import warnings
 
 import numpy as np
-import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
