@@ -23,7 +23,10 @@ EXAMPLES = {
   gankit train gan                                   # digits, the packaged defaults
   gankit train wgan_gp --data toy:ring8 --steps 3000 --out runs/ring
   gankit train gan --data mnist:../shared/data/mnist --set data.image_size=32 --minutes 10
-  gankit train --resume runs/ring --steps 6000       # continue to a larger budget""",
+  gankit train --resume runs/ring --steps 6000       # continue to a larger budget
+  gankit train wgan_gp --precision bf16 --channels-last         # autocast; NHWC tensors
+  torchrun --nproc_per_node 4 -m gankit train stylegan --out runs/sg   # DDP, one process per GPU
+  gankit train gan --set train.on_nan=rollback       # a NaN loss reloads the last checkpoint, lr x0.5""",
     "sample": """examples:
   gankit sample runs/ring --n 2500 --out ring.png
   gankit sample runs/digits --n 64 --seed 3 --out grid.png
@@ -128,6 +131,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_seed, help="random seed (default 0)")
     train.add_argument("--batch-size", type=int, help="examples per batch")
     train.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    speed = train.add_argument_group("speed (docs/BENCHMARKS.md measures each)")
+    speed.add_argument("--precision", choices=["32", "bf16", "16-mixed"],
+                       help="32 (default); bf16 or 16-mixed autocast (fp16 with loss scaling)")
+    speed.add_argument("--channels-last", action="store_true", help="NHWC memory format for image networks")
+    speed.add_argument("--compile", action="store_true", help="torch.compile the trained networks")
     _protocol_arguments(train)
 
     sample = verb("sample", "Draw samples from a trained run.")
@@ -265,8 +273,16 @@ def _class_list(text: str | None, flag: str) -> list[int] | None:
         raise GankitError(f"{flag} expects labels such as 3 or 1,7, got {text!r}") from None
 
 
+def _speed_overrides(args: argparse.Namespace) -> None:
+    """The train flags that are plain train.* settings, as --set overrides."""
+    flags = {"progress": False if args.no_progress else None, "precision": args.precision,
+             "channels_last": True if args.channels_last else None, "compile": True if args.compile else None}
+    args.overrides.extend(f"train.{name}={str(value).lower()}" for name, value in flags.items() if value is not None)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from gankit import api
+    from gankit.training.distributed import close_process_group, is_main_process, launched_by_torchrun
 
     shortcuts = {"steps": args.steps, "epochs": args.epochs, "minutes": args.minutes}
     if args.resume:
@@ -275,8 +291,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         for name, value in (("device", args.device), ("seed", args.seed), ("batch_size", args.batch_size)):
             if value is not None:
                 args.overrides.append(f"train.{name}={value}")
-        if args.no_progress:
-            args.overrides.append("train.progress=false")
+        _speed_overrides(args)
         result = api.resume(args.resume, args.overrides, **shortcuts)
     else:
         if not args.model:
@@ -285,17 +300,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
             classes = _class_list(getattr(args, flag), "--" + flag.replace("_", "-"))
             if classes is not None:
                 args.overrides.append(f"data.{flag}={','.join(map(str, classes))}")
-        if args.no_progress:
-            args.overrides.append("train.progress=false")
+        _speed_overrides(args)
         config = api.make_config(
             args.model, config_file=args.config, overrides=args.overrides, data=args.data,
             device=args.device, seed=args.seed, batch_size=args.batch_size, **shortcuts,
         )
+        if not args.out and launched_by_torchrun():
+            raise GankitError("under torchrun give --out DIR, so that every process uses the same run directory")
         run_dir = Path(args.out) if args.out else api.default_run_dir(config)
-        print(f"training {config.model_name} on {config.data.spec} -> {run_dir}")
+        if is_main_process():
+            print(f"training {config.model_name} on {config.data.spec} -> {run_dir}")
         from gankit.training.loop import Trainer
 
         result = Trainer(config, run_dir).fit()
+    close_process_group()
+    if not is_main_process():
+        return 0  # rank 0 wrote the run's files and reports them
     print(f"done: {result.step} steps in {result.run_dir}")
     print(f"  samples:    {result.samples}")
     if result.losses:

@@ -25,6 +25,8 @@ import yaml
 
 from gankit.errors import GankitError
 
+PRECISION_NAMES = ("32", "bf16", "16-mixed")
+
 
 MAX_IMAGE_SIZE = 4096  # pixels per side; one 4096 px RGB batch of 64 is already 12 GiB as float32
 
@@ -36,6 +38,7 @@ class DataConfig:
     spec: str = "digits"
     image_size: int | None = None  # None: the data set's own size (digits: 16)
     channels: int | None = None  # 1 = grey, 3 = RGB, None = as stored
+    box: int | None = None  # shrink each image into a centred box of this many px, black around (MNIST: 20 of 28)
     classes: list[int] | None = None  # keep only these labels
     # Anomaly-detection protocols on labelled sets (gankit.data.anomaly): training sees only
     # normal classes. Anomaly classes only: one-vs-rest; normal classes only: one-class.
@@ -54,7 +57,7 @@ class DataConfig:
     num_workers: int = 2  # decoding workers when streaming from disk
 
     def __post_init__(self) -> None:
-        _check_positive(self, "image_size", "channels", "toy_samples", "max_memory_mb")
+        _check_positive(self, "image_size", "channels", "box", "toy_samples", "max_memory_mb")
         _check_positive(self, "radius", "spacing", "std")
         if self.image_size is not None and self.image_size > MAX_IMAGE_SIZE:
             raise GankitError(f"data.image_size {self.image_size} is over the largest supported, {MAX_IMAGE_SIZE}")
@@ -88,6 +91,12 @@ class TrainConfig:
     keep_checkpoints: int = 3
     num_preview: int = 64  # samples in each grid (2-D points: at least 2,500)
     progress: bool = True
+    precision: str = "32"  # 32 | bf16 | 16-mixed (autocast; fp16 adds loss scaling)
+    channels_last: bool = False  # NHWC memory format for image networks and batches
+    compile: bool = False  # torch.compile the trained networks
+    on_nan: str = "stop"  # stop | rollback: a non-finite loss stops, or reloads the last checkpoint
+    nan_lr_factor: float = 0.5  # rollback multiplies every learning rate by this
+    nan_max_rollbacks: int = 3  # rollbacks before a non-finite loss stops training anyway
 
     def __post_init__(self) -> None:
         _check_positive(self, "batch_size", "steps", "epochs", "minutes", "log_every")
@@ -96,6 +105,14 @@ class TrainConfig:
         _check_seed(self)
         if self.eval_every < 0:
             raise GankitError(f"train.eval_every must be >= 0, got {self.eval_every}")
+        if self.precision not in PRECISION_NAMES:
+            raise GankitError(f"train.precision must be one of {', '.join(PRECISION_NAMES)}, got {self.precision!r}")
+        if self.on_nan not in ("stop", "rollback"):
+            raise GankitError(f"train.on_nan must be stop or rollback, got {self.on_nan!r}")
+        if not 0 < self.nan_lr_factor <= 1:
+            raise GankitError(f"train.nan_lr_factor must be in (0, 1], got {self.nan_lr_factor}")
+        if self.nan_max_rollbacks < 0:
+            raise GankitError(f"train.nan_max_rollbacks must be >= 0, got {self.nan_max_rollbacks}")
         if self.steps is None and self.epochs is None and self.minutes is None:
             raise GankitError("set a training budget: train.steps, train.epochs or train.minutes")
 

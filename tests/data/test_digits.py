@@ -57,3 +57,13 @@ def test_class_filter_keeps_label_meaning() -> None:
 def test_unknown_class_lists_the_available_ones() -> None:
     with pytest.raises(GankitError, match=r"data.classes \[12\] not in digits; available: 0=0, 1=1"):
         load_data(DataConfig(spec="digits", classes=[3, 12]))
+
+
+def test_box_frames_digits_like_mnist():
+    data = load_data(DataConfig(spec="digits", image_size=28, box=20))
+    assert data.name == "digits[box=20]" and data.x.shape[1:] == (1, 28, 28)
+    border = torch.ones(28, 28, dtype=torch.bool)
+    border[4:24, 4:24] = False
+    assert (data.x[:, :, border] == -1).all() and data.x[:, :, 4:24, 4:24].max() > 0.5
+    with pytest.raises(GankitError, match="larger than the images"):
+        load_data(DataConfig(spec="digits", image_size=16, box=20))

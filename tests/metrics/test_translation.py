@@ -1,14 +1,30 @@
-"""Cycle L1 and label preservation, checked against direct computation."""
+"""Cycle L1, label preservation and translation FID/KID, checked against direct computation."""
 
+import pytest
 import torch
 
-from gankit.metrics.translation import accuracy, cycle_l1, fit_classifier, label_preservation
+from gankit.config import DataConfig
+from gankit.data import load_data
+from gankit.metrics.fid import frechet_distance
+from gankit.metrics.translation import TranslationFID, accuracy, cycle_l1, label_preservation, translation_distances
 from gankit.models.cyclegan.model import CycleGAN, CycleGANConfig
 
 
-def tiny_cyclegan():
+def tiny_cyclegan(size=16):
     torch.manual_seed(0)
-    return CycleGAN(CycleGANConfig(g_width=4, d_width=4, blocks=1, d_layers=2), (1, 16, 16)).eval()
+    return CycleGAN(CycleGANConfig(g_width=4, d_width=4, blocks=1, d_layers=2), (1, size, size)).eval()
+
+
+class BrightnessJudge:
+    """A stand-in classifier: class 1 for bright images; features are brightness statistics."""
+
+    def features(self, x):
+        flat = x.flatten(1)
+        return torch.stack([flat.mean(1), flat.std(1), flat.amax(1)], dim=1)
+
+    def probs(self, x):
+        bright = (x.flatten(1).mean(1) > 0).float()
+        return torch.stack([1 - bright, bright], dim=1)
 
 
 def test_cycle_l1_is_the_mean_absolute_reconstruction_error():
@@ -21,14 +37,38 @@ def test_cycle_l1_is_the_mean_absolute_reconstruction_error():
     assert abs(values["cycle_l1_a"] - expected_a) < 1e-6 and abs(values["cycle_l1_b"] - expected_b) < 1e-6
 
 
-def test_label_preservation_counts_translations_the_classifier_labels_right():
-    # Two classes, dark and bright images, that a classifier separates after a few steps.
+def test_label_preservation_counts_translations_the_judge_labels_right():
     y = torch.arange(40) % 2
     x = torch.where(y.view(-1, 1, 1, 1).bool(), 0.8, -0.8) + 0.1 * torch.randn(40, 1, 16, 16)
-    classifier = fit_classifier(x, y, classes=2, steps=30, batch_size=16, zoom=1.3)
-    assert accuracy(classifier, x, y) == 1.0
+    judge = BrightnessJudge()
+    assert accuracy(judge, x, y) == 1.0
     model = tiny_cyclegan()
     with torch.no_grad():
         translated = model.generator_ab(x)
-    expected = (classifier(translated).argmax(1) == y).float().mean().item()
-    assert label_preservation(model, x, y, classifier, "a2b") == expected
+    expected = (judge.probs(translated).argmax(1) == y).float().mean().item()
+    assert label_preservation(model, x, y, judge, "a2b") == expected
+
+
+def test_translation_distances_and_their_floor():
+    torch.manual_seed(0)
+    real = torch.rand(80, 1, 8, 8) * 2 - 1
+    values = translation_distances(real[:20] * 0 - 1, real, BrightnessJudge())
+    judge = BrightnessJudge()
+    assert values["fid"] == pytest.approx(frechet_distance(judge.features(real[:20]), judge.features(real[:20] * 0 - 1)))
+    assert values["fid_floor"] == pytest.approx(frechet_distance(judge.features(real[:20]), judge.features(real[20:40])))
+    assert values["fid"] > 10 * values["fid_floor"] and values["kid_mean"] > values["kid_mean_floor"]
+
+
+def test_translation_fid_uses_each_target_domains_cached_classifier(with_digits_classifier):
+    data = load_data(DataConfig(spec="unpaired:digits[classes=3],digits[classes=8]", image_size=16))
+    values = TranslationFID().compute(tiny_cyclegan(), data, num_samples=40)
+    assert set(values) == {f"{k}_{d}{f}" for d in ("a2b", "b2a") for k, f in
+                           [("fid", ""), ("fid", "_floor"), ("kid_mean", ""), ("kid_mean", "_floor"), ("kid_std", "")]}
+    assert values["fid_a2b"] > values["fid_a2b_floor"]  # an untrained translator is far from real digits
+
+
+def test_translation_fid_without_a_classifier_warns_and_skips(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANKIT_HOME", str(tmp_path))
+    data = load_data(DataConfig(spec="unpaired:digits[classes=3],digits[classes=8]", image_size=16))
+    with pytest.warns(UserWarning, match="gankit features train"):
+        assert TranslationFID().compute(tiny_cyclegan(), data, num_samples=20) == {}

@@ -42,6 +42,18 @@ def test_gradient_penalty_of_a_unit_slope_critic_is_zero():
 
 
 def test_r1_penalty():
-    x = torch.randn(5, 3, requires_grad=True)
-    scores = (2 * x).sum(1)
-    assert math.isclose(losses.r1_penalty(scores, x).item(), 12.0, rel_tol=1e-6)
+    x = torch.randn(5, 3)
+    assert math.isclose(losses.r1_penalty(lambda x: (2 * x).sum(1), x).item(), 12.0, rel_tol=1e-6)
+
+
+def test_penalties_stay_fp32_under_bf16_autocast():
+    critic = torch.nn.Linear(3, 1)
+    x_real, x_fake = torch.randn(4, 3), torch.randn(4, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert critic(x_real).dtype == torch.bfloat16  # autocast is really on here
+        gp = losses.gradient_penalty(critic, x_real, x_fake)
+        r1 = losses.r1_penalty(critic, x_real)
+    assert gp.dtype == r1.dtype == torch.float32
+    expected = (critic.weight.norm() - 1).pow(2)
+    assert torch.allclose(gp, expected, rtol=1e-5)
+    assert torch.allclose(r1, critic.weight.pow(2).sum(), rtol=1e-5)

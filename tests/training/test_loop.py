@@ -73,6 +73,50 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_good_checkpoints(tmp_path
     assert [p.name for p in list_checkpoints(tmp_path / "run" / "checkpoints")] == ["step-000000004.pt"]
 
 
+def test_non_finite_loss_rolls_back_with_a_lower_learning_rate(tmp_path, monkeypatch, capsys):
+    real_step = GAN.train_step
+    diverged = []
+
+    def step_that_diverges_once(self, batch, step):
+        logs = real_step(self, batch, step)
+        if step == 5 and not diverged:
+            diverged.append(step)
+            return {**logs, "loss_d": float("inf")}
+        return logs
+
+    monkeypatch.setattr(GAN, "train_step", step_that_diverges_once)
+    result = Trainer(tiny_config(**{"train.steps": 8, "train.on_nan": "rollback"}), tmp_path / "run").fit()
+    assert result.step == 8 and "rolled back to step-000000004.pt with learning rates x0.5" in capsys.readouterr().out
+    state = load_checkpoint(result.checkpoint)
+    assert state["nan_rollbacks"] == 1 and state["lr_scale"] == 0.5
+    assert all(group["lr"] == 1e-4 for opt in state["optimizers"].values() for group in opt["param_groups"])
+    assert [r["step"] for r in read_metrics(tmp_path / "run") if r["kind"] == "train"] == [2, 4, 6, 8]
+
+
+def test_rollbacks_give_up_after_the_limit(tmp_path, monkeypatch):
+    real_step = GAN.train_step
+    monkeypatch.setattr(GAN, "train_step", lambda self, batch, step: {
+        **real_step(self, batch, step), **({"loss_g": float("nan")} if step >= 5 else {})})
+    config = tiny_config(**{"train.steps": 8, "train.on_nan": "rollback", "train.nan_max_rollbacks": 2})
+    with pytest.raises(GankitError, match="loss_g became nan at step 6.*2 roll-back"):
+        Trainer(config, tmp_path / "run").fit()
+
+
+def test_non_finite_weights_are_never_checkpointed(tmp_path, monkeypatch):
+    real_step = GAN.train_step
+
+    def step_that_poisons_weights(self, batch, step):
+        logs = real_step(self, batch, step)
+        if step == 7:  # the last step before the checkpoint at 8; its losses are still finite
+            next(self.generator.parameters()).data.fill_(float("nan"))
+        return logs
+
+    monkeypatch.setattr(GAN, "train_step", step_that_poisons_weights)
+    with pytest.raises(GankitError, match=r"weights generator\..* became non-finite at step 8.*step-000000004\.pt"):
+        Trainer(tiny_config(**{"train.steps": 8}), tmp_path / "run").fit()
+    assert [p.name for p in list_checkpoints(tmp_path / "run" / "checkpoints")] == ["step-000000004.pt"]
+
+
 def test_resume_may_change_only_training_settings(tmp_path):
     Trainer(tiny_config(**{"train.steps": 2}), tmp_path / "run").fit()
     with pytest.raises(GankitError, match="only train"):

@@ -16,7 +16,7 @@ from typing import Literal
 
 from gankit.config import DataConfig
 from gankit.data import anomaly
-from gankit.data.dataset import Data
+from gankit.data.dataset import Data, fit_in_box
 from gankit.data.digits import load_digits
 from gankit.data.folder import load_folder
 from gankit.data.mnist import load_idx_set
@@ -73,5 +73,7 @@ def load_data(config: DataConfig) -> Data:
     """Load the data set that ``config.spec`` names, with the config's split, classes, size and channels."""
     prefix, argument = parse_spec(config.spec)
     if anomaly.is_labelled_protocol(config):  # normal_classes / anomaly_classes: the protocol's split
-        return anomaly.load_protocol_data(config)
-    return SPECS[prefix].load(argument, config)
+        data = anomaly.load_protocol_data(config)
+    else:
+        data = SPECS[prefix].load(argument, config)
+    return fit_in_box(data, config.box) if config.box is not None else data

@@ -3,7 +3,8 @@
 and ``compute``s its scores from a generated :class:`SampleSet` and a real one; the
 :class:`~gankit.metrics.evaluator.Evaluator` draws the samples, shares the features
 and adds each score's real-vs-real floor. A metric that needs ``translations`` judges
-the model itself (``compute(model, data, num_samples=, seed=)``) and has no floor.
+the model itself (``compute(model, data, num_samples=, seed=)``) and returns its own
+floors where one exists (translation FID/KID; cycle L1 has none).
 
     evaluator = Evaluator(data, run_config.data, model, ["fid", "kid", "pr", "cls"], features="classifier")
     values = evaluator(model)   # {"fid": ..., "fid_floor": ..., ...}
@@ -16,7 +17,7 @@ from gankit.metrics.classifier_scores import ClassifierScores
 from gankit.metrics.fid import FID, KID
 from gankit.metrics.modes import ModeCoverage
 from gankit.metrics.precision_recall import PrecisionRecall
-from gankit.metrics.translation import CycleConsistency
+from gankit.metrics.translation import CycleConsistency, TranslationFID
 
 METRICS = {
     "modes": ModeCoverage(),
@@ -25,6 +26,7 @@ METRICS = {
     "pr": PrecisionRecall(k=3),
     "cls": ClassifierScores(),
     "cycle": CycleConsistency(),
+    "translation_fid": TranslationFID(),
 }
 
 

@@ -21,9 +21,8 @@ from gankit.data.dataset import Data
 from gankit.errors import GankitError
 from gankit.metrics import METRICS, get_metric
 from gankit.metrics.features import get_features
-from gankit.metrics.samples import SampleSet, gather
+from gankit.metrics.samples import FLOOR_SUFFIX, SampleSet, gather
 
-FLOOR_SUFFIX = "_floor"
 # Metrics that judge the model itself rather than a set of samples (e.g. a translator's
 # cycle consistency): computed directly, with no real-vs-real floor.
 MODEL_NEEDS = {"translations"}

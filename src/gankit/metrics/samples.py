@@ -15,6 +15,9 @@ from gankit.data.dataset import Data
 from gankit.errors import GankitError
 
 
+# Each sample metric is reported beside the same metric between two real halves: KEY + FLOOR_SUFFIX.
+FLOOR_SUFFIX = "_floor"
+
 def gather(data: Data, indices: Tensor) -> Tensor:
     """[K, *shape] examples of ``data`` at ``indices``, from memory or decoded from disk."""
     if data.x is not None:

@@ -1,21 +1,28 @@
 """Metrics of unpaired translation (Zhu et al. 2017, "Unpaired Image-to-Image
 Translation using Cycle-Consistent Adversarial Networks"): the cycle
-reconstruction L1 in both directions, and label preservation, the share of
-translations that a classifier of the target domain gives the source image's
-label (the paper's FCN score idea, with a digit classifier instead of an FCN).
+reconstruction L1 in both directions; FID and KID of the translations against
+the target domain's real images, each beside its real-vs-real floor; and label
+preservation, the share of translations that a classifier of the target domain
+gives the source image's label (the paper's FCN-score idea with a digit
+classifier instead of an FCN). The classifiers are the ones gankit trains and
+caches for the ``classifier`` features (``gankit features train``).
 
-    values = cycle_l1(model, a, b)                            # {"cycle_l1_a": ..., "cycle_l1_b": ...}
-    classifier = fit_classifier(x_mnist, y_mnist, classes=10)   # a small CNN on the target domain
-    share = label_preservation(model, x_digits, y_digits, classifier, "a2b")
+    values = cycle_l1(model, a, b)                     # {"cycle_l1_a": ..., "cycle_l1_b": ...}
+    judge = load_classifier(DataConfig(spec="mnist", image_size=28))
+    share = label_preservation(model, x_digits, y_digits, judge, "a2b")
 """
 
 from __future__ import annotations
 
+import warnings
+
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from gankit.errors import GankitError
+from gankit.metrics.features.classifier import ClassifierFeatures, load_classifier
+from gankit.metrics.fid import frechet_distance, kernel_distance
+from gankit.metrics.samples import FLOOR_SUFFIX
 
 BATCH = 64  # images per forward pass when evaluating
 MAX_CYCLE_EXAMPLES = 500  # per domain: enough for a stable mean, seconds on a CPU
@@ -23,6 +30,11 @@ MAX_CYCLE_EXAMPLES = 500  # per domain: enough for a stable mean, seconds on a C
 
 def _batched(fn, x: Tensor) -> Tensor:
     return torch.cat([fn(chunk) for chunk in x.split(BATCH)])
+
+
+def _domains(data) -> tuple[tuple[str, object, object], ...]:
+    a, b = data.parts
+    return ("a2b", a, b), ("b2a", b, a)
 
 
 @torch.no_grad()
@@ -33,66 +45,37 @@ def cycle_l1(model, a: Tensor, b: Tensor) -> dict[str, float]:
     return {"cycle_l1_a": (rec_a - a.cpu()).abs().mean().item(), "cycle_l1_b": (rec_b - b.cpu()).abs().mean().item()}
 
 
-class DigitClassifier(nn.Module):
-    """Two conv blocks and a linear head: over 98% on MNIST after a few minutes on one CPU core."""
-
-    def __init__(self, channels: int, classes: int, size: int, width: int = 32) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        )
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.25), nn.Linear(2 * width * (size // 4) ** 2, classes))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))  # [N, classes] logits
-
-
-def fit_classifier(
-    x: Tensor, y: Tensor, classes: int, *, steps: int = 1500, batch_size: int = 64, seed: int = 0, zoom: float = 1.0
-) -> nn.Module:
-    """A :class:`DigitClassifier` trained with Adam on images ``x`` [N, C, H, W] and labels ``y`` [N];
-    returned in eval mode. Small random shifts make it judge translations, not pixel positions;
-    ``zoom`` > 1 also enlarges each batch by a random factor up to ``zoom`` (centre crop), so that
-    it judges shapes whatever their size (translations keep their source's framing)."""
-    if x.dim() != 4 or y.shape != (x.shape[0],):
-        raise GankitError(f"fit_classifier needs images [N, C, H, W] and labels [N], got {list(x.shape)}, {list(y.shape)}")
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = DigitClassifier(x.shape[1], classes, x.shape[-1])
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    for _ in range(steps):
-        index = torch.randint(x.shape[0], (batch_size,), generator=generator)
-        shift = torch.randint(-2, 3, (2,), generator=generator).tolist()
-        batch = torch.roll(x[index], shifts=shift, dims=(2, 3))  # [B, C, H, W]
-        if zoom > 1:
-            batch = _zoom(batch, 1 + (zoom - 1) * torch.rand((), generator=generator).item())
-        loss = F.cross_entropy(model(batch), y[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    return model.eval()
-
-
-def _zoom(x: Tensor, factor: float) -> Tensor:
-    """[N, C, H, W] enlarged by ``factor`` about the centre, cropped back to H x W."""
-    size = x.shape[-1]
-    big = F.interpolate(x, size=round(size * factor), mode="bilinear", align_corners=False)
-    start = (big.shape[-1] - size) // 2
-    return big[..., start : start + size, start : start + size]
+@torch.no_grad()
+def translate(model, x: Tensor, direction: str) -> Tensor:
+    return _batched(lambda chunk: model.translate(chunk, direction).float().cpu(), x)
 
 
 @torch.no_grad()
-def accuracy(classifier: nn.Module, x: Tensor, y: Tensor) -> float:
-    predicted = _batched(lambda chunk: classifier(chunk).argmax(1), x)
-    return (predicted == y).float().mean().item()
+def accuracy(judge: ClassifierFeatures, x: Tensor, y: Tensor) -> float:
+    predicted = _batched(lambda chunk: judge.probs(chunk).argmax(1).cpu(), x)
+    return (predicted == y.cpu()).float().mean().item()
 
 
-@torch.no_grad()
-def label_preservation(model, x: Tensor, y: Tensor, classifier: nn.Module, direction: str) -> float:
-    """Share of ``model.translate(x, direction)`` that ``classifier`` (of the target domain) labels ``y``."""
-    translated = _batched(lambda chunk: model.translate(chunk, direction).cpu(), x)
-    return accuracy(classifier, translated, y)
+def label_preservation(model, x: Tensor, y: Tensor, judge: ClassifierFeatures, direction: str) -> float:
+    """Share of ``model.translate(x, direction)`` that ``judge`` (of the target domain) labels ``y``."""
+    return accuracy(judge, translate(model, x, direction), y)
+
+
+def translation_distances(
+    translated: Tensor, target_real: Tensor, judge: ClassifierFeatures, *, seed: int = 0
+) -> dict[str, float]:
+    """FID and KID of ``translated`` [N, ...] against N real target images, and the floor: the same
+    between those and N other real target images (``target_real`` holds at least 2N)."""
+    n = translated.shape[0]
+    if target_real.shape[0] < 2 * n:
+        raise GankitError(f"the floor needs {2 * n} real target images, got {target_real.shape[0]}")
+    features = lambda x: _batched(judge.features, x).cpu()  # noqa: E731
+    real, other, fake = features(target_real[:n]), features(target_real[n : 2 * n]), features(translated)
+    size = max(2, min(1000, n // 2))
+    kid, kid_std = kernel_distance(real, fake, subset_size=size, seed=seed)
+    kid_floor, _ = kernel_distance(real, other, subset_size=size, seed=seed)
+    return {"fid": frechet_distance(real, fake), "fid" + FLOOR_SUFFIX: frechet_distance(real, other),
+            "kid_mean": kid, "kid_mean" + FLOOR_SUFFIX: kid_floor, "kid_std": kid_std}
 
 
 class CycleConsistency:
@@ -110,3 +93,30 @@ class CycleConsistency:
         n = min(num_samples, MAX_CYCLE_EXAMPLES)
         a, b = (preview_grid(part, n, seed=seed) for part in data.parts)
         return cycle_l1(model, a, b)
+
+
+class TranslationFID(CycleConsistency):
+    """FID and KID of translations in each direction against the target domain, with the target
+    domain's cached classifier features, beside the real-vs-real floor; a direction whose target
+    has no cached classifier is skipped with a warning that says how to train one."""
+
+    name = "translation_fid"
+
+    def compute(self, model, data, *, num_samples: int = 2500, seed: int = 0) -> dict[str, float]:
+        from gankit.data import preview_grid
+
+        values = {}
+        for direction, source, target in _domains(data):
+            try:
+                judge = load_classifier(None, target).to(torch.device("cpu"))
+            except GankitError as error:
+                warnings.warn(f"no FID/KID for {direction} translations: {error}")
+                continue
+            n = min(num_samples, len(source), len(target) // 2)
+            translated = translate(model, preview_grid(source, n, seed=seed), direction)
+            scores = translation_distances(translated, preview_grid(target, 2 * n, seed=seed + 1), judge, seed=seed)
+            # fid_a2b, fid_a2b_floor, ...: the floor keeps the suffix last, as the evaluator prints it.
+            for key, value in scores.items():
+                base, floor, _ = key.partition(FLOOR_SUFFIX)
+                values[f"{base}_{direction}{floor}"] = value
+        return values

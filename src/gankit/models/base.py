@@ -4,7 +4,10 @@ The shared loop (``training/loop.py``) only calls ``configure_optimizers``
 once and ``train_step`` per batch; everything a variant does within one batch
 (k critic updates, gradient penalties, EMA, image pools) lives in its
 ``train_step``. Capabilities (``sample``, ``translate``, ``anomaly_score``)
-are plain methods that a variant defines when it can do that job. A variant
+are plain methods that a variant defines when it can do that job. Updates go
+through ``optimize(loss, name)``, which applies the loop's precision mode
+(fp16 loss scaling); under torchrun the loop swaps DDP wrappers in for the
+trained networks during ``train_step`` (``using``). A variant
 that must act once training ends (calibrating anomaly scores on held-out
 normal data) defines ``on_train_end(context)``; the loop calls it before the
 final checkpoint, which therefore holds whatever the hook stored in buffers.
@@ -16,7 +19,8 @@ final checkpoint, which therefore holds whatever the hook stored in buffers.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from contextlib import contextmanager
+from typing import Any, ClassVar, Iterator
 
 import torch
 from torch import Tensor, nn
@@ -37,6 +41,9 @@ class GANModel(nn.Module):
         self.config = config
         self.data_shape = tuple(data_shape)
         self.optimizers: dict[str, Optimizer] = {}
+        # Set by the loop for --precision 16-mixed: one loss scale per optimizer, as each network's
+        # gradients overflow at their own scale.
+        self.grad_scalers: dict[str, torch.amp.GradScaler] = {}
 
     @property
     def device(self) -> torch.device:
@@ -52,6 +59,36 @@ class GANModel(nn.Module):
     def train_step(self, batch: tuple[Tensor, ...], step: int) -> dict[str, float]:
         """All updates for one batch; returns detached scalars for logging."""
         raise NotImplementedError
+
+    def optimize(self, loss: Tensor, name: str) -> None:
+        """One update of optimizer ``name`` from ``loss``: zero_grad, backward, step. With fp16 the
+        loss is scaled first and the step skipped when the gradients overflow."""
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        scaler = self.grad_scalers.get(name)
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+            return
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    def trained_networks(self) -> list[str]:
+        """Names of the child networks whose parameters some optimizer updates (what DDP wraps)."""
+        optimized = {id(p) for optimizer in self.optimizers.values() for g in optimizer.param_groups for p in g["params"]}
+        return [name for name, child in self.named_children() if any(id(p) in optimized for p in child.parameters())]
+
+    @contextmanager
+    def using(self, replacements: dict[str, nn.Module]) -> Iterator[None]:
+        """Put wrappers (DDP, torch.compile) in the place of child networks for the duration of a
+        ``train_step``; the plain networks stay what state_dict, sampling and checkpoints see."""
+        originals = {name: self._modules[name] for name in replacements}
+        self._modules.update(replacements)
+        try:
+            yield
+        finally:
+            self._modules.update(originals)
 
     def preview(self, n: int, generator: torch.Generator) -> Tensor:
         """What the loop draws every ``sample_every`` steps: [n, *data_shape]."""

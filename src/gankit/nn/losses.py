@@ -58,19 +58,34 @@ def discriminator_hinge(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
 def gradient_penalty(
     critic: Callable[[Tensor], Tensor], x_real: Tensor, x_fake: Tensor
 ) -> Tensor:
-    """(||grad_x f(x_hat)|| - 1)^2 on random interpolates, Gulrajani et al. 2017."""
+    """(||grad_x f(x_hat)|| - 1)^2 on random interpolates, Gulrajani et al. 2017.
+
+    Computed in fp32 even inside an autocast region: the double backward of a half-precision
+    graph loses the small gradient norms the penalty is about."""
+    critic = eager(critic)
     shape = [x_real.shape[0]] + [1] * (x_real.dim() - 1)
-    alpha = torch.rand(shape, device=x_real.device, dtype=x_real.dtype)
-    x_hat = (alpha * x_real.detach() + (1 - alpha) * x_fake.detach()).requires_grad_(True)
-    scores = critic(x_hat)
-    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
-    return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+    with torch.autocast(x_real.device.type, enabled=False):
+        alpha = torch.rand(shape, device=x_real.device, dtype=torch.float32)
+        x_hat = (alpha * x_real.detach().float() + (1 - alpha) * x_fake.detach().float()).requires_grad_(True)
+        scores = critic(x_hat)
+        (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+        return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
 
-def r1_penalty(real_scores: Tensor, x_real: Tensor) -> Tensor:
-    """||grad_x D(x)||^2 on real data (Mescheder et al. 2018); x_real must require grad."""
-    (grad,) = torch.autograd.grad(real_scores.sum(), x_real, create_graph=True)
-    return grad.pow(2).flatten(1).sum(1).mean()
+def eager(network: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """The network behind a torch.compile wrapper (itself otherwise): compiled graphs cannot be
+    differentiated twice, so the penalties run eagerly (under DDP, still through its wrapper)."""
+    return getattr(network, "_orig_mod", network)
+
+
+def r1_penalty(discriminator: Callable[[Tensor], Tensor], x_real: Tensor) -> Tensor:
+    """||grad_x D(x)||^2 on real data (Mescheder et al. 2018), from its own fp32 forward pass
+    (as StyleGAN2's separate regularisation phase), for the same reason as above."""
+    discriminator = eager(discriminator)
+    with torch.autocast(x_real.device.type, enabled=False):
+        x = x_real.detach().float().requires_grad_(True)
+        (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)
+        return grad.pow(2).flatten(1).sum(1).mean()
 
 
 def feature_matching(real_features: Tensor, fake_features: Tensor) -> Tensor:

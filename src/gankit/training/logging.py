@@ -40,10 +40,14 @@ class RunningMeans:
 
 
 class MetricsWriter:
-    def __init__(self, run_dir: Path, tensorboard: bool = True) -> None:
+    """Appends rows to metrics.jsonl (and TensorBoard); ``enabled=False`` (ranks other than 0
+    under torchrun) makes every method a no-op, so only one process writes the run's files."""
+
+    def __init__(self, run_dir: Path, tensorboard: bool = True, *, enabled: bool = True) -> None:
         self.path = run_dir / METRICS_FILE
+        self.enabled = enabled
         self.tensorboard = None
-        if tensorboard:
+        if tensorboard and enabled:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:  # tensorboard is an optional extra
@@ -54,10 +58,14 @@ class MetricsWriter:
     def truncate_after(self, step: int) -> None:
         """Drop rows logged after ``step``: a resumed run replays those steps. The file is
         replaced atomically, so a crash here never loses the rows before ``step``."""
+        if not self.enabled:
+            return
         text = "".join(json.dumps(r) + "\n" for r in read_metrics(self.path.parent) if r["step"] <= step)
         atomic_write(self.path, lambda f: f.write(text.encode()))
 
     def write(self, step: int, scalars: dict[str, float], kind: str = "train") -> None:
+        if not self.enabled:
+            return
         row: dict[str, Any] = {"step": step, "kind": kind}
         row.update({k: (v if math.isfinite(v) else str(v)) for k, v in scalars.items()})
         with open(self.path, "a") as f:

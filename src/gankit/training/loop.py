@@ -3,8 +3,10 @@
 The loop owns everything around the update itself: device, seeding, the data
 stream, budgets (steps, epochs, minutes), the progress bar, scalar logging,
 sample grids, in-training evaluation, checkpoints, resume and graceful
-interruption (Ctrl-C / SIGTERM save a checkpoint first). Models own only what
-happens within one batch.
+interruption (Ctrl-C / SIGTERM save a checkpoint first), non-finite losses
+(stop, or roll back to the last checkpoint with a lower learning rate), the
+precision mode, channels_last, torch.compile and torchrun (DDP; see
+``training/distributed.py``). Models own only what happens within one batch.
 
     trainer = Trainer(config, Path("runs/demo"))
     result = trainer.fit()          # or Trainer(..., resume=True).fit()
@@ -26,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
+from torch import nn
 from tqdm.auto import tqdm
 
 from gankit import __version__
@@ -39,11 +42,14 @@ from gankit.report.html import write_report
 from gankit.report.plots import plot_losses, save_samples
 from gankit.training.checkpoint import (
     check_free_space,
+    checkpoint_path,
     estimated_size,
     latest_checkpoint,
     load_checkpoint,
     save_checkpoint,
 )
+from gankit.training.distributed import RANK_SEED_STRIDE, Distributed
+from gankit.training.precision import Precision
 from gankit.training.logging import MetricsWriter, RunningMeans, read_metrics
 
 CONFIG_FILE = "config.yaml"
@@ -156,10 +162,13 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.checkpoint_dir = self.run_dir / "checkpoints"
-        self.device = resolve_device(config.train.device)
+        device = resolve_device(config.train.device)
+        self.dist = Distributed.from_env(device)  # one process unless started by torchrun
+        self.device = self.dist.device(device)
         self._prepare_run_dir()
 
     def _prepare_run_dir(self) -> None:
+        # Every rank checks, so that all fail alike; then only rank 0 writes.
         if self.resume:
             if latest_checkpoint(self.checkpoint_dir) is None:
                 raise GankitError(f"{self.run_dir} holds no complete checkpoint to resume from")
@@ -167,6 +176,9 @@ class Trainer:
             raise GankitError(
                 f"{self.run_dir} already holds a run; resume it with --resume or choose another --out"
             )
+        self.dist.barrier()
+        if not self.dist.is_main:
+            return
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             probe = self.run_dir / ".write-test"
@@ -177,27 +189,50 @@ class Trainer:
         (self.run_dir / CONFIG_FILE).write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
 
     # --- set-up -----------------------------------------------------------------------------
-    def _setup(self) -> None:
+    def setup(self) -> None:
+        """Build data, model, optimizers and wrappers (and restore a checkpoint when resuming);
+        ``fit`` calls it; benchmarks call it to drive ``next_batch``/``train_step`` themselves."""
         train = self.config.train
         seed_everything(train.seed)
         self.data: Data = load_data(self.config.data)
         self.model = build_model(self.config, self.data.shape).to(self.device)
+        if train.channels_last and self.model.is_image_model:
+            self.model.to(memory_format=torch.channels_last)
         self.model.optimizers = self.model.configure_optimizers()
+        self.precision = Precision(train.precision, self.device)
+        self.model.grad_scalers = self.precision.grad_scalers(self.model.optimizers)
         # A disk too full for one checkpoint is known now, not after hours of training.
         check_free_space(self.checkpoint_dir, estimated_size(self.model))
         self.stream = BatchStream(
             self.data,
             train.batch_size,
-            seed=train.seed,
+            seed=train.seed,  # the same on every rank: ranks share one permutation, each its shard
             device=self.device,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
             num_workers=self.config.data.num_workers,
         )
         self.step = 0
         self.elapsed = 0.0
-        self.writer = MetricsWriter(self.run_dir)
+        self.nan_rollbacks = 0
+        self.lr_scale = 1.0  # product of the roll-backs' learning-rate factors
+        self.writer = MetricsWriter(self.run_dir, enabled=self.dist.is_main)
         self.evaluator: Evaluator | None = None  # built at the first evaluation, then reused
         if self.resume:
             self._restore(latest_checkpoint(self.checkpoint_dir))
+        elif self.dist.enabled:
+            # Weights were initialised alike (and DDP copies rank 0's); noise must differ per rank.
+            seed_everything(train.seed + RANK_SEED_STRIDE * self.dist.rank)
+        self.wrappers = self._wrap_networks()
+
+    def _wrap_networks(self) -> dict[str, nn.Module]:
+        """What stands in for each trained network during train_step: DDP under torchrun, then
+        torch.compile when asked for; plain networks (no wrapper) otherwise."""
+        names = self.model.trained_networks()
+        wrappers = self.dist.wrap(self.model, names)
+        if self.config.train.compile:
+            wrappers = {name: torch.compile(wrappers.get(name, getattr(self.model, name))) for name in names}
+        return wrappers
 
     def _restore(self, path: Path) -> None:
         state = load_checkpoint(path, map_location=self.device)
@@ -209,12 +244,30 @@ class Trainer:
                 optimizer.load_state_dict(state["optimizers"][name])
         except (RuntimeError, KeyError, ValueError) as error:
             raise GankitError(f"{path} does not fit this model's configuration: {error}") from None
+        for name, scaler_state in state.get("grad_scalers", {}).items():
+            if name in self.model.grad_scalers:
+                self.model.grad_scalers[name].load_state_dict(scaler_state)
         self.step = state["step"]
         self.elapsed = state["elapsed_seconds"]
+        self.nan_rollbacks = state.get("nan_rollbacks", 0)
+        self.lr_scale = state.get("lr_scale", 1.0)
         self.stream.load_state_dict(state["stream"])
-        restore_rng(state["rng"])
+        self._restore_rng(state)
         self.writer.truncate_after(self.step)
-        print(f"resuming {self.run_dir} from step {self.step} ({path.name})")
+        if self.dist.is_main:
+            print(f"resuming {self.run_dir} from step {self.step} ({path.name})")
+
+    def _restore_rng(self, state: dict[str, Any]) -> None:
+        per_rank = state.get("rng_per_rank") or [state["rng"]]
+        if len(per_rank) == self.dist.world_size:
+            restore_rng(per_rank[self.dist.rank])
+            return
+        # Another process count than the checkpoint's: the data order continues where it stopped,
+        # but the noise is new (seeded by rank and step), so this resume is not bit-exact.
+        seed_everything(self.config.train.seed + RANK_SEED_STRIDE * self.dist.rank + self.step)
+        if self.dist.is_main:
+            print(f"note: the checkpoint was written by {len(per_rank)} process(es), this run has "
+                  f"{self.dist.world_size}; random streams are re-seeded (not a bit-exact resume)")
 
     # --- budgets ----------------------------------------------------------------------------
     def _total_steps(self) -> int | None:
@@ -234,67 +287,139 @@ class Trainer:
 
     # --- the loop ---------------------------------------------------------------------------
     def fit(self) -> TrainResult:
-        self._setup()
+        self.setup()
         train = self.config.train
         total = self._total_steps()
         means = RunningMeans()
-        bar = tqdm(total=total, initial=self.step, disable=not train.progress, unit="step", dynamic_ncols=True)
+        main = self.dist.is_main
+        bar = tqdm(total=total, initial=self.step, disable=not (train.progress and main), unit="step", dynamic_ncols=True)
         checkpoint = None
         try:
             with _StopSignals() as stop:
                 while not self._done(total):
                     start = time.perf_counter()
-                    batch = next(self.stream)
-                    logs = self.model.train_step(batch, self.step)
-                    self.step += 1
+                    logs = self.train_step(self.next_batch())
                     self.elapsed += time.perf_counter() - start
-                    self._check_finite(logs)
+                    logs, stop_requested = self._synchronise(logs, stop.received is not None)
+                    if not self._finite_or_rolled_back(logs):
+                        means = RunningMeans()
+                        bar.reset(total=total)
+                        bar.update(self.step)
+                        continue
                     means.add(logs)
                     bar.update(1)
                     if self.step % train.log_every == 0:
                         row = means.pop()
                         self.writer.write(self.step, row)
                         bar.set_postfix({k: f"{v:.3g}" for k, v in row.items()}, refresh=False)
-                    if self.step % train.sample_every == 0:
+                    if main and self.step % train.sample_every == 0:
                         self._save_preview(self.run_dir / "samples" / f"step-{self.step:09d}.png")
-                    if train.eval_every and self.step % train.eval_every == 0:
+                    if main and train.eval_every and self.step % train.eval_every == 0:
                         self.writer.write(self.step, self.evaluate(), kind="eval")
                     if self.step % train.checkpoint_every == 0:
                         checkpoint = self._save_checkpoint()
-                    if stop.received is not None:
+                    if stop_requested:
                         checkpoint = checkpoint if self._saved_at(checkpoint) else self._save_checkpoint()
-                        raise TrainingInterrupted(stop.received, checkpoint)
+                        raise TrainingInterrupted(stop.received or signal.SIGTERM, checkpoint)
+            # The hook may change the model's state (calibration buffers), so the final
+            # checkpoint is written after it even when one exists for this step.
+            hook = getattr(self.model, "on_train_end", None)
+            if callable(hook) and main:
+                # A hook that draws random numbers (AnoGAN's latent search) must not move the RNG
+                # state the checkpoint stores, or a resumed run would continue from another stream.
+                rng = capture_rng()
+                hook(TrainEndContext(self.config, self.run_dir, self.device, self.data))
+                restore_rng(rng)
+            if callable(hook) or not self._saved_at(checkpoint):
+                checkpoint = self._save_checkpoint()
         finally:
             bar.close()
             self.writer.close()
-        # The hook may change the model's state (calibration buffers), so the final
-        # checkpoint is written after it even when one exists for this step.
-        hook = getattr(self.model, "on_train_end", None)
-        if callable(hook):
-            # A hook that draws random numbers (AnoGAN's latent search) must not move the RNG
-            # state the checkpoint stores, or a resumed run would continue from another stream.
-            rng = capture_rng()
-            hook(TrainEndContext(self.config, self.run_dir, self.device, self.data))
-            restore_rng(rng)
-        if callable(hook) or not self._saved_at(checkpoint):
-            checkpoint = self._save_checkpoint()
-        return self._finish(checkpoint)
+        return self._finish(checkpoint) if main else TrainResult(self.run_dir, self.step, checkpoint)
+
+    def next_batch(self) -> tuple[torch.Tensor, ...]:
+        batch = next(self.stream)
+        if not self.config.train.channels_last:
+            return batch
+        return tuple(t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in batch)
+
+    def train_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
+        """The model's train_step with this run's wrappers (DDP, compile) and precision."""
+        with self.model.using(self.wrappers), self.precision.autocast():
+            logs = self.model.train_step(batch, self.step)
+        self.step += 1
+        return logs
+
+    def _synchronise(self, logs: dict[str, float], stop: bool) -> tuple[dict[str, float], bool]:
+        """Under torchrun: the logs averaged over ranks (the global batch's losses), whether any
+        rank got a stop signal, and one elapsed time, so that every rank takes the same branches."""
+        if not self.dist.enabled:
+            return logs, stop
+        synced = self.dist.mean({**logs, "_elapsed": self.elapsed, "_stop": float(stop)})
+        self.elapsed = synced.pop("_elapsed")
+        return synced, synced.pop("_stop") > 0
 
     def _saved_at(self, checkpoint: Path | None) -> bool:
         return checkpoint is not None and checkpoint.name == f"step-{self.step:09d}.pt"
 
-    def _check_finite(self, logs: dict[str, float]) -> None:
+    def _finite_or_rolled_back(self, logs: dict[str, float]) -> bool:
+        """True when every logged loss is finite; otherwise roll back (train.on_nan: rollback,
+        returning False) or stop with a GankitError that names the step and the loss."""
         bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
-        if bad:
-            last = latest_checkpoint(self.checkpoint_dir)
-            kept = f"the last good checkpoint is {last}" if last else "no checkpoint was saved yet"
-            key, value = next(iter(bad.items()))
-            raise GankitError(
-                f"{key} became {value} at step {self.step}; training stopped and {kept}. "
-                "Lower the learning rate or check the data."
-            )
+        if not bad:
+            return True
+        key, value = next(iter(bad.items()))
+        self._non_finite(f"{key} became {value} at step {self.step}")
+        return False
+
+    def _non_finite(self, what: str) -> None:
+        train = self.config.train
+        last = latest_checkpoint(self.checkpoint_dir)
+        if train.on_nan == "rollback" and last is not None and self.nan_rollbacks < train.nan_max_rollbacks:
+            self._rollback(last, what)
+            return
+        kept = f"the last good checkpoint is {last}" if last else "no checkpoint was saved yet"
+        hint = "Lower the learning rate or check the data"
+        if train.on_nan == "stop":
+            hint += ", or set train.on_nan=rollback"
+        elif last is not None:
+            hint = f"{train.nan_max_rollbacks} roll-back(s) did not help; " + hint.lower()
+        raise GankitError(f"{what}; training stopped and {kept}. {hint}.")
+
+    def _rollback(self, path: Path, what: str) -> None:
+        """Reload ``path`` (weights, optimizers, data order, RNG) and scale every learning rate by
+        train.nan_lr_factor: the same batches are replayed with smaller steps."""
+        lr_scale = self.lr_scale * self.config.train.nan_lr_factor
+        rollbacks = self.nan_rollbacks + 1
+        self._restore(path)  # the checkpoint's learning rates include its own lr_scale
+        for optimizer in self.model.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] *= lr_scale / self.lr_scale
+        self.lr_scale, self.nan_rollbacks = lr_scale, rollbacks
+        if self.dist.is_main:
+            tqdm.write(f"{what}: rolled back to {path.name} with learning rates x{lr_scale:g} "
+                       f"(roll-back {rollbacks} of {self.config.train.nan_max_rollbacks})")
+
+    def _non_finite_weights(self) -> str | None:
+        for name, tensor in self.model.state_dict().items():
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                return name
+        return None
 
     def _save_checkpoint(self) -> Path:
+        # A checkpoint is never written with non-finite weights: it would become the "last good" one.
+        bad = self._non_finite_weights()
+        if bad is not None:
+            self._non_finite(f"weights {bad} became non-finite at step {self.step}")
+            return latest_checkpoint(self.checkpoint_dir)
+        rng = self.dist.gather(capture_rng())  # every rank's streams, for an exact resume
+        path = checkpoint_path(self.checkpoint_dir, self.step)
+        if self.dist.is_main:
+            path = self._write_checkpoint(rng)
+        self.dist.barrier()  # no rank goes on (or resumes) before the file is complete
+        return path
+
+    def _write_checkpoint(self, rng: list[dict[str, Any]]) -> Path:
         payload = {
             "gankit_version": __version__,
             "model_name": self.config.model_name,
@@ -303,8 +428,12 @@ class Trainer:
             "elapsed_seconds": self.elapsed,
             "model": self.model.state_dict(),
             "optimizers": {name: opt.state_dict() for name, opt in self.model.optimizers.items()},
-            "rng": capture_rng(),
+            "rng": rng[0],
+            "rng_per_rank": rng,
             "stream": self.stream.state_dict(),
+            "grad_scalers": {name: scaler.state_dict() for name, scaler in self.model.grad_scalers.items()},
+            "nan_rollbacks": self.nan_rollbacks,
+            "lr_scale": self.lr_scale,
         }
         return save_checkpoint(self.checkpoint_dir, self.step, payload, keep=self.config.train.keep_checkpoints)
 

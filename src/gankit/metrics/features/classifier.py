@@ -92,8 +92,9 @@ def classifier_dir(data: Data) -> Path:
     return cache_dir_for("classifier", data.name, size, channels)
 
 
-def load_classifier(config: DataConfig, data: Data | None = None) -> ClassifierFeatures:
-    """The cached classifier for ``config``'s data set; GankitError naming the command that trains it."""
+def load_classifier(config: DataConfig | None, data: Data | None = None) -> ClassifierFeatures:
+    """The cached classifier for ``config``'s data set (or for ``data``, already loaded);
+    GankitError naming the command that trains it."""
     data = data or load_data(classifier_data_config(config))
     if data.kind != "image":
         raise GankitError(f"the classifier features need images; {data.name} holds points")

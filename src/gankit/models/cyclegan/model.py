@@ -132,7 +132,6 @@ class CycleGAN(GANModel):
         for optimizer in self.optimizers.values():
             for group in optimizer.param_groups:
                 group["lr"] = lr
-        opt_g, opt_d = self.optimizers["g"], self.optimizers["d"]
         discriminators = (self.discriminator_a, self.discriminator_b)
 
         # 1. Both generators. D's weights are frozen so that G's loss leaves no gradients in D.
@@ -149,9 +148,7 @@ class CycleGAN(GANModel):
             self.discriminator_b(fake_b), self.discriminator_a(fake_a), a, rec_a, b, rec_b, same_a, same_b
         )
         loss_g = loss.total(terms, self.config.cycle_weight, self.config.identity_weight)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
+        self.optimize(loss_g, "g")
         for d in discriminators:
             d.requires_grad_(True)
 
@@ -160,9 +157,7 @@ class CycleGAN(GANModel):
         fake_b_seen = self.pool_b.query(fake_b, rng)
         loss_d_a = loss.discriminator_loss(self.discriminator_a(a), self.discriminator_a(fake_a_seen))
         loss_d_b = loss.discriminator_loss(self.discriminator_b(b), self.discriminator_b(fake_b_seen))
-        opt_d.zero_grad(set_to_none=True)
-        (loss_d_a + loss_d_b).backward()
-        opt_d.step()
+        self.optimize(loss_d_a + loss_d_b, "d")
 
         self.rng_state.copy_(rng.get_state())
         self.updates += 1

@@ -79,17 +79,13 @@ class EGBAD(AnomalyDetector, GANModel):
         real, _ = self.discriminator(x, z_real)
         fake, _ = self.discriminator(x_fake, z)
         loss_d = losses.discriminator_bce(real, fake)
-        self.optimizers["d"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["d"].step()
+        self.optimize(loss_d, "d")
 
         # G wants (G(z), z) called real, E wants (x, E(x)) called fake: the BiGAN game, non-saturating.
         real, _ = self.discriminator(x, self.encoder(x))
         fake, _ = self.discriminator(self.generator(z), z)
         loss_ge = losses.generator_non_saturating(fake) + F.softplus(real).mean()
-        self.optimizers["ge"].zero_grad(set_to_none=True)
-        loss_ge.backward()
-        self.optimizers["ge"].step()
+        self.optimize(loss_ge, "ge")
         return {"loss_d": loss_d.item(), "loss_ge": loss_ge.item(), "d_real": torch.sigmoid(real).mean().item()}
 
     def reconstruct(self, x: Tensor) -> Tensor:

@@ -86,9 +86,7 @@ class FAnoGAN(AnomalyDetector, WGANGP):
             loss = encoder_loss(
                 self.config.encoder_training, self.encoder, self.generator, self.discriminator, x, z, self.config.kappa
             )
-            self.optimizers["e"].zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizers["e"].step()
+            self.optimize(loss, "e")
         finally:
             self.generator.train(self.training).requires_grad_(True)
             self.discriminator.train(self.training).requires_grad_(True)

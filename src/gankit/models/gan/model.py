@@ -144,14 +144,10 @@ class GAN(GANModel):
     def train_step(self, batch: tuple[Tensor, ...], step: int) -> dict[str, float]:
         x_real = batch[0]  # [N, *data_shape]
         n = x_real.shape[0]
-        opt_g, opt_d = self.optimizers["g"], self.optimizers["d"]
-
         with torch.no_grad():
             x_fake = self.generator(self.latent(n, self.config.latent_dim))
         loss_d, logs = self.discriminator_loss(x_real, x_fake)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
+        self.optimize(loss_d, "d")
         self.after_discriminator_step()
         logs["loss_d"] = loss_d.item()
 
@@ -160,9 +156,7 @@ class GAN(GANModel):
             # D's parameters get gradients here too; they are cleared before D's next update.
             x_fake = self.generator(self.latent(n, self.config.latent_dim))
             loss_g = self.generator_loss(self.discriminator(x_fake))
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+            self.optimize(loss_g, "g")
             self.generator_updates += 1
             self.critic_updates_since_g.zero_()
             logs["loss_g"] = loss_g.item()

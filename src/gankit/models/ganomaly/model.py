@@ -30,6 +30,7 @@ from gankit.models.gan.model import NetworkConfig
 from gankit.models.gan.networks import DCGANDiscriminator
 from gankit.models.ganomaly.networks import EncoderDecoderEncoder
 from gankit.nn import losses
+from gankit.training.distributed import broadcast_from_main, mean_across_ranks
 
 
 @dataclass
@@ -83,16 +84,14 @@ class GANomaly(AnomalyDetector, GANModel):
         x_hat, z, z_hat = self.generator(x)
         terms = self.generator_losses(x, x_hat, z, z_hat)
         loss_g = config.w_adv * terms["adversarial"] + config.w_con * terms["contextual"] + config.w_enc * terms["encoder"]
-        self.optimizers["g"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["g"].step()
+        self.optimize(loss_g, "g")
 
         loss_d = losses.discriminator_bce(self.discriminator(x), self.discriminator(x_hat.detach()))
-        self.optimizers["d"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["d"].step()
-        if loss_d.item() < config.reinit_d_below:
+        self.optimize(loss_d, "d")
+        # Every rank takes the same branch (on the mean loss) and keeps rank 0's new weights.
+        if mean_across_ranks(loss_d.detach()).item() < config.reinit_d_below:
             self._reset_discriminator()
+            broadcast_from_main(self.discriminator)
         return {"loss_g": loss_g.item(), "loss_d": loss_d.item(), **{f"loss_{k}": v.item() for k, v in terms.items()}}
 
     def _reset_discriminator(self) -> None:

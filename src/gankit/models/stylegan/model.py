@@ -27,6 +27,7 @@ from gankit.errors import GankitError
 from gankit.models.base import GANModel
 from gankit.models.stylegan.networks import StyleDiscriminator, StyleGenerator, check_image_size
 from gankit.nn import losses
+from gankit.training.distributed import mean_across_ranks, world_size
 
 
 @dataclass
@@ -104,16 +105,18 @@ class StyleGAN(GANModel):
     def broadcast(self, w: Tensor) -> Tensor:
         return w[:, None].repeat(1, self.num_layers, 1)  # [N, L, w_dim]
 
+    def mixing_latents(self, n: int) -> tuple[Tensor, Tensor | None, int]:
+        """Training latents for ``generator(z, z_mix, crossover)``: with probability
+        ``style_mixing_prob`` a second z takes the layers from a random crossover on."""
+        z = self.latent(n, self.config.latent_dim)
+        if torch.rand(()).item() >= self.config.style_mixing_prob:
+            return z, None, 0
+        crossover = int(torch.randint(1, self.num_layers, ()).item())
+        return z, self.latent(n, self.config.latent_dim), crossover
+
     def mixed_styles(self, n: int) -> tuple[Tensor, Tensor]:
-        """Training styles with style-mixing regularisation: with probability ``style_mixing_prob``
-        the layers from a random crossover on take a second w. Returns (ws [N, L, w_dim], first w)."""
-        w = self.generator.mapping(self.latent(n, self.config.latent_dim))  # [N, w_dim]
-        ws = self.broadcast(w)
-        if torch.rand(()).item() < self.config.style_mixing_prob:
-            crossover = int(torch.randint(1, self.num_layers, ()).item())
-            w2 = self.generator.mapping(self.latent(n, self.config.latent_dim))
-            ws = torch.cat([ws[:, :crossover], self.broadcast(w2)[:, crossover:]], dim=1)
-        return ws, w
+        """Training styles with style mixing: (ws [N, L, w_dim], the first w [N, w_dim])."""
+        return self.generator.styles(*self.mixing_latents(n))
 
     def truncate(self, ws: Tensor, truncation: float = 1.0, cutoff: int | None = None) -> Tensor:
         """The truncation trick: w' = w_avg + psi (w - w_avg) on layers [0, cutoff) (all when None)."""
@@ -161,39 +164,34 @@ class StyleGAN(GANModel):
         c = self.config
         x_real = batch[0]  # [N, C, H, W]
         n = x_real.shape[0]
-        opt_g, opt_d = self.optimizers["g"], self.optimizers["d"]
 
         # Discriminator: logistic loss, plus R1 on real data on every r1_every-th step.
         with torch.no_grad():
-            x_fake = self.generator.synthesis(self.mixed_styles(n)[0])
-        regularise = c.r1_gamma > 0 and step % c.r1_every == 0
-        x_real = x_real.detach().requires_grad_(regularise)
+            x_fake, _ = self.generator(*self.mixing_latents(n))
         real_logits = self.discriminator(x_real)
         fake_logits = self.discriminator(x_fake)
         loss_d = losses.discriminator_bce(real_logits, fake_logits)
         logs = {"loss_d": loss_d.item(), "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item()}
-        if regularise:
-            r1 = losses.r1_penalty(real_logits, x_real)
+        if c.r1_gamma > 0 and step % c.r1_every == 0:
+            r1 = losses.r1_penalty(self.discriminator, x_real)
             loss_d = loss_d + 0.5 * c.r1_gamma * c.r1_every * r1
             logs["r1"] = r1.item()
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
+        self.optimize(loss_d, "d")
 
         # Generator: non-saturating loss; D is frozen so no gradients are computed for it.
         self.discriminator.requires_grad_(False)
-        ws, w = self.mixed_styles(n)
-        loss_g = losses.generator_non_saturating(self.discriminator(self.generator.synthesis(ws)))
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
+        x_fake, w = self.generator(*self.mixing_latents(n))
+        loss_g = losses.generator_non_saturating(self.discriminator(x_fake))
+        self.optimize(loss_g, "g")
         self.discriminator.requires_grad_(True)
         logs["loss_g"] = loss_g.item()
 
         with torch.no_grad():
-            self.w_avg.lerp_(w.mean(dim=0), 1 - c.w_avg_beta)
-            self.images_seen += n
-            self.update_ema(n)
+            # Under torchrun every rank sees its own batch: the statistics follow the global batch.
+            images = n * world_size()
+            self.w_avg.lerp_(mean_across_ranks(w.float().mean(dim=0)), 1 - c.w_avg_beta)
+            self.images_seen += images
+            self.update_ema(images)
         return logs
 
     @torch.no_grad()

@@ -143,7 +143,9 @@ class SynthesisNetwork(nn.Module):
 
 
 class StyleGenerator(nn.Module):
-    """Mapping plus synthesis; ``forward(z)`` uses the same w at every layer."""
+    """Mapping plus synthesis. ``forward`` maps latents and synthesises in one call, with optional
+    style mixing, so that under DistributedDataParallel every use of G's weights in a training
+    step goes through the wrapper (calls to ``mapping`` or ``synthesis`` alone would bypass it)."""
 
     def __init__(
         self,
@@ -160,9 +162,22 @@ class StyleGenerator(nn.Module):
         self.synthesis = SynthesisNetwork(w_dim, image_shape, width, max_width)
         self.num_layers = self.synthesis.num_layers
 
-    def forward(self, z: Tensor, noise: list[Tensor] | None = None) -> Tensor:
-        ws = self.mapping(z)[:, None].repeat(1, self.num_layers, 1)  # [N, L, w_dim]
-        return self.synthesis(ws, noise)
+    def styles(self, z: Tensor, z_mix: Tensor | None = None, crossover: int = 0) -> tuple[Tensor, Tensor]:
+        """Per-layer styles [N, L, w_dim] and z's w [N, w_dim]; with ``z_mix`` the layers from
+        ``crossover`` on take z_mix's w instead (style-mixing regularisation)."""
+        w = self.mapping(z)  # [N, w_dim]
+        ws = w[:, None].repeat(1, self.num_layers, 1)  # [N, L, w_dim]
+        if z_mix is not None:
+            w_mix = self.mapping(z_mix)[:, None].repeat(1, self.num_layers, 1)
+            ws = torch.cat([ws[:, :crossover], w_mix[:, crossover:]], dim=1)
+        return ws, w
+
+    def forward(
+        self, z: Tensor, z_mix: Tensor | None = None, crossover: int = 0, noise: list[Tensor] | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Images [N, C, H, W] and z's w [N, w_dim] (for the running mean of w)."""
+        ws, w = self.styles(z, z_mix, crossover)
+        return self.synthesis(ws, noise), w
 
 
 def minibatch_stddev(x: Tensor, group_size: int) -> Tensor:
