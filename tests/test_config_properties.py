@@ -3,7 +3,7 @@ conversion never raise anything but GankitError, and every config that builds su
 the round trip through ``to_dict`` (what RUN/config.yaml and checkpoints store)."""
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gankit.config import apply_overrides, build_run_config, load_yaml
@@ -32,6 +32,8 @@ def build(raw):
 
 @FAST
 @given(raw_configs, st.sampled_from(list(MODELS)))
+@example({"model": 1}, "gan")  # found by hypothesis: a TypeError before the fix
+@example({"model": {"name": [None]}}, "gan")  # found by hypothesis: unhashable model name
 def test_any_raw_config_builds_or_raises_gankit_error(raw, name):
     if isinstance(raw.get("model"), dict):
         raw["model"].setdefault("name", name)

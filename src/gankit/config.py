@@ -211,6 +211,8 @@ def build_run_config(raw: dict[str, Any]) -> RunConfig:
     name = model_raw.pop("name", None)
     if not name:
         raise GankitError("the config names no model (model.name)")
+    if not isinstance(name, str):
+        raise GankitError(f"model.name must be a model name such as gan, got {name!r}")
     model_class = get_model_class(name)
     return RunConfig(
         model_name=name,
