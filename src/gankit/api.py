@@ -125,12 +125,20 @@ def load(run_dir: str | Path, *, checkpoint: str | Path | None = None, device: s
             raise GankitError(f"{run_dir} holds no complete checkpoint")
     target = resolve_device(device)
     state = load_checkpoint(Path(checkpoint), map_location=target)
-    config = build_run_config(state["config"])
+    missing = [key for key in ("config", "data_shape", "model") if key not in state]
+    if missing:
+        raise GankitError(f"{checkpoint} lacks {missing[0]!r}: it is not a checkpoint of a gankit run")
+    # A checkpoint of another version may name a variant or layers this one does not know.
+    written = f"{checkpoint} (written by gankit {state.get('gankit_version', 'unknown')})"
+    try:
+        config = build_run_config(state["config"])
+    except GankitError as error:
+        raise GankitError(f"{written}: {error}") from None
     model = build_model(config, tuple(state["data_shape"]))
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as error:
-        raise GankitError(f"{checkpoint} does not fit its own configuration: {str(error).splitlines()[0]}") from None
+        raise GankitError(f"{written} does not fit its own configuration: {str(error).splitlines()[0]}") from None
     model.run_config = config
     model.step = state["step"]
     return model.to(target).eval().requires_grad_(False)

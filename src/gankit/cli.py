@@ -82,6 +82,17 @@ halves of the real data with as many examples (a perfect generator's score).""",
 }
 
 
+def _seed(text: str) -> int:
+    """A seed every RNG takes (numpy: 32 bits); argparse reports anything else in one line."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= seed < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in 0..{2**32 - 1}, got {seed}")
+    return seed
+
+
 def _parser() -> argparse.ArgumentParser:
     from gankit import __version__
 
@@ -117,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--out", metavar="DIR", help="run directory (default: runs/MODEL-DATA-TIME)")
     train.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
-    train.add_argument("--seed", type=int, help="random seed (default 0)")
+    train.add_argument("--seed", type=_seed, help="random seed (default 0)")
     train.add_argument("--batch-size", type=int, help="examples per batch")
     train.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     speed = train.add_argument_group("speed (docs/BENCHMARKS.md measures each)")
@@ -130,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     sample = verb("sample", "Draw samples from a trained run.")
     sample.add_argument("run", help="run directory")
     sample.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
-    sample.add_argument("--seed", type=int, default=0, help="seed of the latents (default 0)")
+    sample.add_argument("--seed", type=_seed, default=0, help="seed of the latents (default 0)")
     sample.add_argument("--out", help="output file or folder (default RUN/sample-seedS.png)")
     sample.add_argument("--format", choices=["png", "npy", "folder"], default="png",
                         help="png: one grid (a scatter plot for 2-D data); npy: an array; folder: one PNG each")
@@ -189,7 +200,7 @@ def _parser() -> argparse.ArgumentParser:
         help="change the real data's settings, e.g. --set data.split=test (repeatable)",
     )
     evaluate.add_argument("--n", type=int, help="samples to draw (default: the run's train.eval_samples, 2500)")
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples and the real halves (default 0)")
+    evaluate.add_argument("--seed", type=_seed, default=0, help="seed of the samples and the real halves (default 0)")
     evaluate.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
 
     features = verb("features", "Train, install or list the feature extractors behind FID, KID, PR and cls.")
@@ -241,7 +252,7 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB")
     data.add_argument("--classes", help="keep only these labels, e.g. 3,5")
     data.add_argument("--split", choices=["train", "test"], default="train")
-    data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--seed", type=_seed, default=0)
     data.add_argument("--preview", metavar="FILE", help="write a preview grid (scatter plot for points)")
     return parser
 

@@ -14,6 +14,7 @@ type is an error that names the valid choices.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ import yaml
 from gankit.errors import GankitError
 
 PRECISION_NAMES = ("32", "bf16", "16-mixed")
+
+
+MAX_IMAGE_SIZE = 4096  # pixels per side; one 4096 px RGB batch of 64 is already 12 GiB as float32
 
 
 @dataclass
@@ -55,6 +59,9 @@ class DataConfig:
     def __post_init__(self) -> None:
         _check_positive(self, "image_size", "channels", "box", "toy_samples", "max_memory_mb")
         _check_positive(self, "radius", "spacing", "std")
+        if self.image_size is not None and self.image_size > MAX_IMAGE_SIZE:
+            raise GankitError(f"data.image_size {self.image_size} is over the largest supported, {MAX_IMAGE_SIZE}")
+        _check_seed(self)
         if self.channels not in (None, 1, 3):
             raise GankitError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
         if self.num_workers < 0:
@@ -95,6 +102,7 @@ class TrainConfig:
         _check_positive(self, "batch_size", "steps", "epochs", "minutes", "log_every")
         _check_positive(self, "sample_every", "checkpoint_every", "keep_checkpoints", "num_preview")
         _check_positive(self, "eval_samples")
+        _check_seed(self)
         if self.eval_every < 0:
             raise GankitError(f"train.eval_every must be >= 0, got {self.eval_every}")
         if self.precision not in PRECISION_NAMES:
@@ -127,11 +135,29 @@ class RunConfig:
 
 
 def _check_positive(obj: Any, *names: str) -> None:
-    section = type(obj).__name__.removesuffix("Config").lower()
+    check_positive(obj, *names, section=type(obj).__name__.removesuffix("Config").lower())
+
+
+def _check_seed(obj: Any) -> None:
+    # numpy takes 32-bit seeds and torch 64-bit ones; one range that every RNG accepts.
+    if not 0 <= obj.seed < 2**32:
+        section = type(obj).__name__.removesuffix("Config").lower()
+        raise GankitError(f"{section}.seed must be in 0..{2**32 - 1}, got {obj.seed}")
+
+
+def check_betas(obj: Any, *names: str, section: str = "model") -> None:
+    """Adam's momentum coefficients must lie in [0, 1); else Adam would fail at the first step."""
+    for name in names:
+        if not all(0 <= beta < 1 for beta in getattr(obj, name)):
+            raise GankitError(f"{section}.{name} must be two numbers in [0, 1), got {list(getattr(obj, name))}")
+
+
+def check_positive(obj: Any, *names: str, section: str = "model", allow_zero: bool = False) -> None:
+    """GankitError unless each field (when set) is > 0 (>= 0 with ``allow_zero``); NaN fails too."""
     for name in names:
         value = getattr(obj, name)
-        if value is not None and value <= 0:
-            raise GankitError(f"{section}.{name} must be > 0, got {value}")
+        if value is not None and not (value >= 0 if allow_zero else value > 0):
+            raise GankitError(f"{section}.{name} must be {'>=' if allow_zero else '>'} 0, got {value}")
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -158,12 +184,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     for item in overrides:
         key, sep, text = item.partition("=")
         parts = key.strip().split(".")
-        if not sep or not all(parts):
+        if not sep or len(parts) < 2 or not all(parts):
             raise GankitError(f"--set expects section.key=value, got {item!r}")
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            value = text
+        value = yaml_scalar(text) if text.strip() else None
         node = raw
         for part in parts[:-1]:
             child = node.setdefault(part, {})
@@ -181,10 +204,15 @@ def build_run_config(raw: dict[str, Any]) -> RunConfig:
     unknown = set(raw) - {"model", "data", "train"}
     if unknown:
         raise GankitError(f"unknown config section(s) {sorted(unknown)}; valid: data, model, train")
-    model_raw = dict(raw.get("model") or {})
+    model_raw = raw.get("model") or {}
+    if not isinstance(model_raw, dict):
+        raise GankitError(f"config section 'model' must be a mapping, got {model_raw!r}")
+    model_raw = dict(model_raw)
     name = model_raw.pop("name", None)
     if not name:
         raise GankitError("the config names no model (model.name)")
+    if not isinstance(name, str):
+        raise GankitError(f"model.name must be a model name such as gan, got {name!r}")
     model_class = get_model_class(name)
     return RunConfig(
         model_name=name,
@@ -247,14 +275,20 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             return int(value)
         raise GankitError(f"{where} must be an integer, got {value!r}")
     if hint is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "5e-4" (no dot) as a string; it is a number
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads "5e-4" (no dot) as a string; it is a number
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
-        raise GankitError(f"{where} must be a number, got {value!r}")
+        if number is None:
+            raise GankitError(f"{where} must be a number, got {value!r}")
+        # No setting means anything by NaN or infinity (an open budget is null, not .inf).
+        if not math.isfinite(number):
+            raise GankitError(f"{where} must be a finite number, got {value!r}")
+        return number
     if hint is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
@@ -262,10 +296,18 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     raise TypeError(f"config field {where} has an unsupported type {hint!r}")
 
 
+def yaml_scalar(text: str) -> Any:
+    """``text`` read as YAML (``3`` -> 3, ``[1, 2]`` -> a list); text YAML cannot read stays text."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
 def parse_list(value: Any, where: str) -> list[Any]:
     # "3,5" on the command line and [3, 5] in YAML mean the same list.
     if isinstance(value, str):
-        return [yaml.safe_load(part) for part in value.split(",") if part.strip()]
+        return [yaml_scalar(part) for part in value.split(",") if part.strip()]
     if isinstance(value, (list, tuple)):
         return list(value)
     if isinstance(value, (int, float)):

@@ -30,12 +30,11 @@ from typing import Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import Tensor
 
 from gankit.config import DataConfig
 from gankit.data.dataset import Data, existing_dir
-from gankit.data.images import DECODE_ERRORS, IMAGE_EXTENSIONS, read_header, to_mode, to_signed
+from gankit.data.images import DECODE_ERRORS, IMAGE_EXTENSIONS, open_image, read_header, to_mode, to_signed
 from gankit.errors import GankitError
 
 Part = Literal["fit", "calibration", "test"]
@@ -284,16 +283,19 @@ def _load_files(listing: tuple[list[_Entry], bool], config: DataConfig, name: st
 
 
 def _channels_of(paths: list[Path]) -> int:
-    try:
-        return 1 if all(read_header(p).grey for p in paths) else 3
-    except DECODE_ERRORS as error:
-        raise GankitError(f"cannot read an image header ({error})") from None
+    greys = []
+    for path in paths:
+        try:
+            greys.append(read_header(path).grey)
+        except DECODE_ERRORS as error:
+            raise GankitError(f"cannot read {path} as an image ({error})") from None
+    return 1 if all(greys) else 3
 
 
 def _decode_image(path: Path, channels: int, size: int) -> Tensor:
     """uint8 [C, size, size]; the whole image is resized (no crop) so no defect is cut off."""
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             pixels = np.array(to_mode(image, "L" if channels == 1 else "RGB"), dtype=np.uint8)
     except DECODE_ERRORS as error:
         raise GankitError(f"cannot decode {path} ({error})") from None
@@ -307,7 +309,7 @@ def _decode_mask(path: Path | None, size: int) -> Tensor:
     if path is None:
         return torch.zeros(1, size, size, dtype=torch.bool)
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             pixels = np.array(to_mode(image, "L"), dtype=np.uint8)
     except DECODE_ERRORS as error:
         raise GankitError(f"cannot decode mask {path} ({error})") from None

@@ -13,6 +13,8 @@ that every spec hands the models the same thing: float32 ``[C, H, W]`` in
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,17 +43,25 @@ class Header:
     grey: bool
 
 
-def read_header(path: Path) -> Header:
-    """Size and greyness from the file header; raises one of DECODE_ERRORS for non-images.
-
-    Callers should silence ``Image.DecompressionBombWarning``: oversized
-    images are reported here as :class:`TooLargeError` instead.
-    """
+@contextmanager
+def open_image(path: Path) -> Iterator[Image.Image]:
+    """``Image.open`` that refuses, before decoding a pixel, any image over PIL's
+    ``Image.MAX_IMAGE_PIXELS``: PIL itself only warns up to twice that limit and
+    would decode such a possible decompression bomb. Callers that want quiet should
+    silence ``Image.DecompressionBombWarning`` (not here: warning filters are
+    process-wide and the loaders call this from threads)."""
     with Image.open(path) as image:
         width, height = image.size
         if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
             raise TooLargeError(f"{width}x{height} pixels is over PIL's Image.MAX_IMAGE_PIXELS")
-        return Header(width, height, _is_grey(image))
+        yield image
+
+
+def read_header(path: Path) -> Header:
+    """Size and greyness from the file header; raises one of DECODE_ERRORS for non-images
+    and :class:`TooLargeError` for images over PIL's pixel limit."""
+    with open_image(path) as image:
+        return Header(*image.size, _is_grey(image))
 
 
 def _is_grey(image: Image.Image) -> bool:
@@ -63,7 +73,7 @@ def _is_grey(image: Image.Image) -> bool:
 
 def decode_file(path: Path, channels: int, size: int) -> Tensor:
     """uint8 [channels, size, size]: shorter side resized to ``size``, then centre-cropped."""
-    with Image.open(path) as image:
+    with open_image(path) as image:
         image = ImageOps.exif_transpose(image)  # camera photos store rotation as a tag
         pixels = to_mode(image, "L" if channels == 1 else "RGB")
     array = np.array(pixels, dtype=np.uint8)  # [H, W] or [H, W, 3]
@@ -108,3 +118,27 @@ def grey_to_signed(x: Tensor, size: int, channels: int | None) -> Tensor:
     """[N, C, size, size] in [-1, 1] from grey float images [N, 1, H, W] in [0, 1]."""
     x = resize_batch(x, size).clamp(0.0, 1.0).mul_(2.0).sub_(1.0)  # antialiased bilinear can overshoot
     return x.repeat(1, 3, 1, 1) if channels == 3 else x  # [N, C, size, size]
+
+
+def model_images(x: Tensor | np.ndarray, channels: int, size: int | None, where: str) -> Tensor:
+    """Images a caller hands a model ([N, C, H, W] floats in [-1, 1], a tensor or a numpy
+    array) as float32, or a one-line GankitError: integer pixels (0..255 would silently
+    saturate), NaN or inf, or a shape the networks cannot take."""
+    from gankit.errors import GankitError
+
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "fiub":
+            raise GankitError(f"{where} takes numeric images, got a numpy array of dtype {x.dtype}")
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    if not isinstance(x, Tensor):
+        raise GankitError(f"{where} takes images as a tensor or numpy array [N, C, H, W], got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise GankitError(f"{where} takes float images in [-1, 1], got {str(x.dtype).removeprefix('torch.')} "
+                          "(for 0..255 pixels use x / 127.5 - 1)")
+    expected = f"[N, {channels}, {size or 'H'}, {size or 'W'}]"
+    if x.dim() != 4 or x.shape[1] != channels or (size is not None and tuple(x.shape[2:]) != (size, size)):
+        raise GankitError(f"{where} expects images {expected}, got {list(x.shape)}")
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise GankitError(f"{where}: the images hold {bad} NaN or infinite value(s)")
+    return x.float()

@@ -20,10 +20,9 @@ import os
 from dataclasses import dataclass, field
 
 import torch
-import yaml
 from torch import Tensor
 
-from gankit.config import DataConfig, from_dict
+from gankit.config import DataConfig, from_dict, yaml_scalar
 from gankit.errors import GankitError
 from gankit.data.dataset import Data
 from gankit.data.stream import BatchStream
@@ -68,7 +67,7 @@ def part_config(text: str, shared: DataConfig) -> DataConfig:
             key, sep, value = item.partition("=")
             if not sep:
                 raise GankitError(f"unpaired part {text!r}: expected key=value in brackets, got {item!r}")
-            options[key.strip()] = yaml.safe_load(value) if value.strip() else None
+            options[key.strip()] = yaml_scalar(value) if value.strip() else None
     spec = spec.strip()
     if not spec:
         raise GankitError(f"unpaired part {text!r} names no data")

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gankit.data.images import model_images
 from gankit.errors import GankitError
 
 
@@ -128,7 +129,8 @@ class AnomalyDetector:
 
     # --- scoring a whole set -----------------------------------------------------------------------
     def score_dataset(self, x: Tensor, batch_size: int | None = None) -> AnomalyOutput:
-        """anomaly_score over ``x`` [N, C, H, W] (any device) in batches; results on the CPU."""
+        """anomaly_score over ``x`` [N, C, H, W] (any device, or a numpy array) in batches; results on the CPU."""
+        x = model_images(x, self.data_shape[0], self.data_shape[-1], "score_dataset")
         batch_size = batch_size or self.config.score_batch_size
         outputs = [
             self.anomaly_score(x[i : i + batch_size].to(self.device)).cpu() for i in range(0, x.shape[0], batch_size)

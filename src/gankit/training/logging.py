@@ -15,6 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from gankit.training.checkpoint import atomic_write
+
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -54,11 +56,12 @@ class MetricsWriter:
                 self.tensorboard = SummaryWriter(str(run_dir / "tensorboard"))
 
     def truncate_after(self, step: int) -> None:
-        """Drop rows logged after ``step``: a resumed run replays those steps."""
+        """Drop rows logged after ``step``: a resumed run replays those steps. The file is
+        replaced atomically, so a crash here never loses the rows before ``step``."""
         if not self.enabled:
             return
-        rows = [r for r in read_metrics(self.path.parent) if r["step"] <= step]
-        self.path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        text = "".join(json.dumps(r) + "\n" for r in read_metrics(self.path.parent) if r["step"] <= step)
+        atomic_write(self.path, lambda f: f.write(text.encode()))
 
     def write(self, step: int, scalars: dict[str, float], kind: str = "train") -> None:
         if not self.enabled:

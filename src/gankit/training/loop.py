@@ -40,7 +40,14 @@ from gankit.models import get_model_class
 from gankit.models.base import GANModel
 from gankit.report.html import write_report
 from gankit.report.plots import plot_losses, save_samples
-from gankit.training.checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
+from gankit.training.checkpoint import (
+    check_free_space,
+    checkpoint_path,
+    estimated_size,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from gankit.training.distributed import RANK_SEED_STRIDE, Distributed
 from gankit.training.precision import Precision
 from gankit.training.logging import MetricsWriter, RunningMeans, read_metrics
@@ -194,6 +201,8 @@ class Trainer:
         self.model.optimizers = self.model.configure_optimizers()
         self.precision = Precision(train.precision, self.device)
         self.model.grad_scalers = self.precision.grad_scalers(self.model.optimizers)
+        # A disk too full for one checkpoint is known now, not after hours of training.
+        check_free_space(self.checkpoint_dir, estimated_size(self.model))
         self.stream = BatchStream(
             self.data,
             train.batch_size,
@@ -316,7 +325,11 @@ class Trainer:
             # checkpoint is written after it even when one exists for this step.
             hook = getattr(self.model, "on_train_end", None)
             if callable(hook) and main:
+                # A hook that draws random numbers (AnoGAN's latent search) must not move the RNG
+                # state the checkpoint stores, or a resumed run would continue from another stream.
+                rng = capture_rng()
                 hook(TrainEndContext(self.config, self.run_dir, self.device, self.data))
+                restore_rng(rng)
             if callable(hook) or not self._saved_at(checkpoint):
                 checkpoint = self._save_checkpoint()
         finally:

@@ -24,6 +24,8 @@ import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
+from gankit.config import check_betas
+from gankit.data.images import model_images
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
 from gankit.models.cyclegan import loss
@@ -59,6 +61,7 @@ class CycleGANConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise GankitError(f"model.{name} must be > 0, got {value}")
+        check_betas(self, "betas")
         for name in ("cycle_weight", "identity_weight", "pool_size", "constant_steps", "decay_steps"):
             if getattr(self, name) < 0:
                 raise GankitError(f"model.{name} must be >= 0, got {getattr(self, name)}")
@@ -177,9 +180,7 @@ class CycleGAN(GANModel):
         """[N, C, H, W] images in [-1, 1] of one domain -> the other domain, same shape."""
         if direction not in DIRECTIONS:
             raise GankitError(f"unknown direction {direction!r}; valid: {', '.join(DIRECTIONS)}")
-        channels = self.data_shape[0]
-        if x.dim() != 4 or x.shape[1] != channels:
-            raise GankitError(f"translate expects images [N, {channels}, H, W], got {list(x.shape)}")
+        x = model_images(x, self.data_shape[0], None, "translate")
         step = 2**DOWNSAMPLINGS
         if x.shape[2] % step or x.shape[3] % step:
             raise GankitError(f"translate needs image sides that are multiples of {step}, got {x.shape[2]}x{x.shape[3]}")

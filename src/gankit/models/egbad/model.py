@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
+from gankit.config import check_betas, check_positive
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
 from gankit.models.detector import AnomalyDetector, AnomalyOutput, DetectorConfig, residual_map
@@ -46,6 +47,8 @@ class EGBADConfig(DetectorConfig, NetworkConfig):
             raise GankitError(f"model.alpha must be in [0, 1], got {self.alpha}")
         if self.joint_width <= 0:
             raise GankitError(f"model.joint_width must be > 0, got {self.joint_width}")
+        check_positive(self, "lr")
+        check_betas(self, "betas")
 
 
 class EGBAD(AnomalyDetector, GANModel):

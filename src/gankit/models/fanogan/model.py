@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
+from gankit.config import check_betas, check_positive
 from gankit.errors import GankitError
 from gankit.models.detector import AnomalyDetector, AnomalyOutput, DetectorConfig, residual_map
 from gankit.models.fanogan.loss import EncoderTraining, encoder_loss, izif_distance
@@ -46,6 +47,8 @@ class FAnoGANConfig(DetectorConfig, WGANGPConfig):
                 raise GankitError(f"model.{name} must be >= 0, got {getattr(self, name)}")
         if self.kappa < 0:
             raise GankitError(f"model.kappa must be >= 0, got {self.kappa}")
+        check_positive(self, "lr_encoder")
+        check_betas(self, "betas_encoder")
 
 
 class FAnoGAN(AnomalyDetector, WGANGP):

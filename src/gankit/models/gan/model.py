@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
+from gankit.config import check_betas, check_positive
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
 from gankit.models.gan.networks import MLP, DCGANDiscriminator, DCGANGenerator
@@ -52,6 +53,11 @@ class GANConfig(NetworkConfig):
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # DCGAN's Adam settings
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_positive(self, "d_steps", "lr_g", "lr_d")
+        check_betas(self, "betas")
 
 
 def build_networks(config: NetworkConfig, data_shape: tuple[int, ...]):

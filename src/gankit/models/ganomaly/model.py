@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
+from gankit.config import check_betas, check_positive
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
 from gankit.models.detector import AnomalyDetector, AnomalyOutput, DetectorConfig, residual_map
@@ -47,6 +48,8 @@ class GANomalyConfig(DetectorConfig, NetworkConfig):
         for name in ("w_adv", "w_con", "w_enc", "reinit_d_below"):
             if getattr(self, name) < 0:
                 raise GankitError(f"model.{name} must be >= 0, got {getattr(self, name)}")
+        check_positive(self, "lr")
+        check_betas(self, "betas")
 
 
 class GANomaly(AnomalyDetector, GANModel):

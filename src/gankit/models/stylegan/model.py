@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
+from gankit.config import check_betas
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
 from gankit.models.stylegan.networks import StyleDiscriminator, StyleGenerator, check_image_size
@@ -53,6 +54,7 @@ class StyleGANConfig:
                      "r1_every", "mbstd_group", "mapping_lr_multiplier"):
             if getattr(self, name) <= 0:
                 raise GankitError(f"model.{name} must be > 0, got {getattr(self, name)}")
+        check_betas(self, "betas")
         if self.r1_gamma < 0 or self.ema_kimg < 0:
             raise GankitError("model.r1_gamma and model.ema_kimg must be >= 0")
         for name in ("style_mixing_prob", "w_avg_beta"):

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer, RMSprop
 
+from gankit.config import check_positive
 from gankit.models.gan.model import GAN, NetworkConfig
 from gankit.nn import losses
 
@@ -32,6 +33,11 @@ class WGANConfig(NetworkConfig):
     warmup_critic_steps: int = 100
     warmup_generator_steps: int = 25
     warmup_every: int = 500
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_positive(self, "clip", "lr", "critic_steps", "warmup_critic_steps", "warmup_every")
+        check_positive(self, "warmup_generator_steps", allow_zero=True)
 
 
 class WGAN(GAN):

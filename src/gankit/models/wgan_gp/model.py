@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
+from gankit.config import check_betas, check_positive
 from gankit.models.gan.model import NetworkConfig
 from gankit.models.wgan.model import WGAN
 from gankit.nn import losses
@@ -30,6 +31,12 @@ class WGANGPConfig(NetworkConfig):
     critic_steps: int = 5
     lr: float = 1e-4
     betas: tuple[float, float] = (0.0, 0.9)  # Algorithm 1 of the paper (its MNIST code uses 0.5)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_positive(self, "critic_steps", "lr")
+        check_betas(self, "betas")
+        check_positive(self, "gp_weight", allow_zero=True)
 
 
 class WGANGP(WGAN):
