@@ -56,8 +56,21 @@ def test_existing_run_is_never_overwritten(tmp_path):
     Trainer(tiny_config(**{"train.steps": 2}), tmp_path / "run").fit()
     with pytest.raises(GankitError, match="already holds a run"):
         Trainer(tiny_config(**{"train.steps": 2}), tmp_path / "run")
-    with pytest.raises(GankitError, match="no complete checkpoint"):
+    with pytest.raises(GankitError, match="no complete checkpoint.*without --resume"):
         Trainer(tiny_config(**{"train.steps": 2}), tmp_path / "empty", resume=True)
+
+
+def test_a_run_that_saved_no_checkpoint_starts_again_in_its_directory(tmp_path, monkeypatch, capsys):
+    def fail(self, batch, step):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(GAN, "train_step", fail)
+    with pytest.raises(RuntimeError):
+        Trainer(tiny_config(**{"train.steps": 8}), tmp_path / "run").fit()
+    assert (tmp_path / "run" / "config.yaml").is_file()
+    monkeypatch.undo()
+    assert Trainer(tiny_config(**{"train.steps": 4}), tmp_path / "run").fit().step == 4
+    assert "saved no checkpoint; starting it again" in capsys.readouterr().out
 
 
 def test_non_finite_loss_stops_with_the_step_and_keeps_good_checkpoints(tmp_path, monkeypatch):

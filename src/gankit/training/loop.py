@@ -41,6 +41,7 @@ from gankit.models.base import GANModel
 from gankit.report.html import write_report
 from gankit.report.plots import plot_losses, save_samples
 from gankit.training.checkpoint import (
+    atomic_write,
     check_free_space,
     checkpoint_path,
     estimated_size,
@@ -49,8 +50,8 @@ from gankit.training.checkpoint import (
     save_checkpoint,
 )
 from gankit.training.distributed import RANK_SEED_STRIDE, Distributed
+from gankit.training.logging import METRICS_FILE, MetricsWriter, RunningMeans, read_metrics
 from gankit.training.precision import Precision
-from gankit.training.logging import MetricsWriter, RunningMeans, read_metrics
 
 CONFIG_FILE = "config.yaml"
 PREVIEW_SEED = 1234  # the same latents in every grid, so grids show progress, not noise
@@ -169,13 +170,22 @@ class Trainer:
 
     def _prepare_run_dir(self) -> None:
         # Every rank checks, so that all fail alike; then only rank 0 writes.
+        saved = latest_checkpoint(self.checkpoint_dir) is not None
+        restart = False
         if self.resume:
-            if latest_checkpoint(self.checkpoint_dir) is None:
-                raise GankitError(f"{self.run_dir} holds no complete checkpoint to resume from")
+            if not saved:
+                raise GankitError(
+                    f"{self.run_dir} holds no complete checkpoint to resume from; "
+                    "start it again without --resume (the same --out works)"
+                )
         elif (self.run_dir / CONFIG_FILE).exists():
-            raise GankitError(
-                f"{self.run_dir} already holds a run; resume it with --resume or choose another --out"
-            )
+            if saved:
+                raise GankitError(
+                    f"{self.run_dir} already holds a run; resume it with --resume or choose another --out"
+                )
+            # A run stopped (or failed in set-up) before its first checkpoint has nothing to resume
+            # from and nothing to lose: it starts again, so that its --out stays usable.
+            restart = True
         self.dist.barrier()
         if not self.dist.is_main:
             return
@@ -186,7 +196,11 @@ class Trainer:
             probe.unlink()
         except OSError as error:
             raise GankitError(f"cannot write to run directory {self.run_dir}: {error.strerror}") from None
-        (self.run_dir / CONFIG_FILE).write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        if restart:
+            print(f"note: {self.run_dir} holds a run that saved no checkpoint; starting it again")
+            (self.run_dir / METRICS_FILE).unlink(missing_ok=True)
+        text = yaml.safe_dump(self.config.to_dict(), sort_keys=False)
+        atomic_write(self.run_dir / CONFIG_FILE, lambda f: f.write(text.encode()))
 
     # --- set-up -----------------------------------------------------------------------------
     def setup(self) -> None:
