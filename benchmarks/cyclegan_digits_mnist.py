@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "runs" / "bench-cyclegan-digits-mnist"))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--evaluate-only", action="store_true", help="reuse the run in --out and its training time")
+    parser.add_argument("--tag", default="", help="suffix of the result and figure files (to keep several runs)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     digits_config = DataConfig(spec="digits", image_size=SIZE, box=BOX)
@@ -61,7 +62,7 @@ def main() -> None:
     out = ROOT / "docs" / "benchmarks"
     previous = None
     if args.evaluate_only:
-        previous = json.loads((out / "cyclegan_digits_mnist.json").read_text())
+        previous = json.loads((out / f"cyclegan_digits_mnist{args.tag}.json").read_text())
         args.steps, args.batch_size, train_seconds = previous["steps"], previous["batch_size"], previous["train_minutes"] * 60
         run_dir = Path(args.out)
     else:
@@ -103,10 +104,10 @@ def main() -> None:
         results["peak_rss_mb"] = max(results["peak_rss_mb"], previous["peak_rss_mb"])
     k = 12
     rows = [digits_x[:k], *model.cycle(digits_x[:k], "a2b"), mnist_x[:k], *model.cycle(mnist_x[:k], "b2a")]
-    figure = save_image_grid(torch.cat(rows), ROOT / "docs" / "figures" / "cyclegan_digits_mnist.png", nrow=k)
+    figure = save_image_grid(torch.cat(rows), ROOT / "docs" / "figures" / f"cyclegan_digits_mnist{args.tag}.png", nrow=k)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cyclegan_digits_mnist.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "cyclegan_digits_mnist.md").write_text(markdown(results, figure.relative_to(ROOT / "docs")))
+    (out / f"cyclegan_digits_mnist{args.tag}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / f"cyclegan_digits_mnist{args.tag}.md").write_text(markdown(results, figure.relative_to(ROOT / "docs")))
     print(json.dumps(results, indent=2))
 
 
