@@ -56,18 +56,19 @@ def ensure_classifier(spec: str, epochs: int) -> dict:
     return extractor.info
 
 
-def run_one(name: str, spec: str, steps: int, out: Path, eval_every: int) -> dict:
+def run_one(name: str, spec: str, steps: int, out: Path, eval_every: int, minutes: float | None = None) -> dict:
+    """One training run: ``steps`` batches, or (with ``minutes``) the loop's training clock."""
     if out.exists():
         shutil.rmtree(out)
     wall, cpu = time.perf_counter(), cpu_seconds()
     result = gankit.train(
-        name, data=spec, steps=steps, out=out, seed=0, progress=False, device="cpu",
+        name, data=spec, steps=steps, minutes=minutes, out=out, seed=0, progress=False, device="cpu",
         overrides=[f"data.image_size={IMAGE_SIZE}", f"model.g_width={WIDTH}", f"model.d_width={WIDTH}",
-                   f"train.sample_every={max(steps // 8, 1)}", f"train.checkpoint_every={steps}",
+                   f"train.sample_every={max(min(steps, 4000) // 8, 1)}", f"train.checkpoint_every={steps}",
                    f"train.eval_every={eval_every}", f"train.eval_samples={EVAL_SAMPLES}",
                    "train.eval_metrics=[fid,kid,pr,cls]", "train.eval_features=classifier"],
     )
-    return {"model": name, "steps": steps, "wall_seconds": time.perf_counter() - wall,
+    return {"model": name, "steps": result.step, "wall_seconds": time.perf_counter() - wall,
             "cpu_seconds": cpu_seconds() - cpu, "run_dir": str(out), **result.evaluation}
 
 
@@ -107,7 +108,7 @@ def markdown(results: list[dict], classifiers: dict, meta: dict) -> str:
                      f"{r['cpu_seconds'] / 60:.1f} min | " + " | ".join(cells) + " |")
     lines += ["", "Final samples (64, the same latents for each model):", ""]
     for r in results:
-        lines.append(f"![{r['data']} {r['model']}](figures/generative/{r['data']}-{r['model']}.png)")
+        lines.append(f"![{r['data']} {r['model']}](figures/generative{meta.get('name', '')}/{r['data']}-{r['model']}.png)")
     return "\n".join(lines) + "\n"
 
 
@@ -117,19 +118,22 @@ def main() -> None:
     parser.add_argument("--runs", default=str(ROOT / "runs" / "bench-generative"))
     parser.add_argument("--classifier-epochs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="20 steps per model: checks the script, not the models")
+    parser.add_argument("--minutes", type=float,
+                        help="the same training wall-clock budget for every model (the loop's clock) instead of STEPS")
+    parser.add_argument("--name", default="", help="suffix of the results files and figure folder")
     args = parser.parse_args()
     torch.set_num_threads(1)
     start_wall, start_cpu = time.perf_counter(), cpu_seconds()
-    figures = ROOT / "docs" / "figures" / "generative"
+    figures = ROOT / "docs" / "figures" / f"generative{args.name}"
     figures.mkdir(parents=True, exist_ok=True)
     results, classifiers = [], {}
     for data, folder in DATASETS.items():
         spec = f"{data}:{Path(args.data_root) / folder}"
         classifiers[data] = ensure_classifier(spec, args.classifier_epochs)
         for name, steps in STEPS.items():
-            steps = 20 if args.quick else steps
-            out = Path(args.runs) / data / name
-            row = run_one(name, spec, steps, out, eval_every=0)
+            steps = 20 if args.quick else (10**9 if args.minutes else steps)
+            out = Path(args.runs + args.name) / data / name
+            row = run_one(name, spec, steps, out, eval_every=0, minutes=args.minutes)
             row["data"] = data
             results.append(row)
             shutil.copyfile(out / "samples.png", figures / f"{data}-{name}.png")
@@ -143,13 +147,15 @@ def main() -> None:
         "wall_minutes": (time.perf_counter() - start_wall) / 60,
         "cpu_minutes": (cpu_seconds() - start_cpu) / 60,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "name": args.name,
+        "minutes": args.minutes,
     }
     out_dir = ROOT / "benchmarks" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "generative.json").write_text(json.dumps({"meta": meta, "classifiers": classifiers, "runs": results},
+    (out_dir / f"generative{args.name}.json").write_text(json.dumps({"meta": meta, "classifiers": classifiers, "runs": results},
                                                         indent=2) + "\n")
     text = markdown(results, classifiers, meta)
-    (out_dir / "generative.md").write_text(text)
+    (out_dir / f"generative{args.name}.md").write_text(text)
     print(text)
 
 
