@@ -273,7 +273,7 @@ def _class_list(text: str | None, flag: str) -> list[int] | None:
         raise GankitError(f"{flag} expects labels such as 3 or 1,7, got {text!r}") from None
 
 
-def _speed_overrides(args: argparse.Namespace) -> None:
+def _flag_overrides(args: argparse.Namespace) -> None:
     """The train flags that are plain train.* settings, as --set overrides."""
     flags = {"progress": False if args.no_progress else None, "precision": args.precision,
              "channels_last": True if args.channels_last else None, "compile": True if args.compile else None}
@@ -291,7 +291,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         for name, value in (("device", args.device), ("seed", args.seed), ("batch_size", args.batch_size)):
             if value is not None:
                 args.overrides.append(f"train.{name}={value}")
-        _speed_overrides(args)
+        _flag_overrides(args)
         result = api.resume(args.resume, args.overrides, **shortcuts)
     else:
         if not args.model:
@@ -300,7 +300,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             classes = _class_list(getattr(args, flag), "--" + flag.replace("_", "-"))
             if classes is not None:
                 args.overrides.append(f"data.{flag}={','.join(map(str, classes))}")
-        _speed_overrides(args)
+        _flag_overrides(args)
         config = api.make_config(
             args.model, config_file=args.config, overrides=args.overrides, data=args.data,
             device=args.device, seed=args.seed, batch_size=args.batch_size, **shortcuts,

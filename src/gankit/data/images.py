@@ -25,6 +25,8 @@ from PIL import Image, ImageOps
 from torch import Tensor
 from torchvision.transforms import InterpolationMode
 
+from gankit.errors import GankitError
+
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 GREY_MODES = frozenset({"1", "L", "LA", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
@@ -124,8 +126,6 @@ def model_images(x: Tensor | np.ndarray, channels: int, size: int | None, where:
     """Images a caller hands a model ([N, C, H, W] floats in [-1, 1], a tensor or a numpy
     array) as float32, or a one-line GankitError: integer pixels (0..255 would silently
     saturate), NaN or inf, or a shape the networks cannot take."""
-    from gankit.errors import GankitError
-
     if isinstance(x, np.ndarray):
         if x.dtype.kind not in "fiub":
             raise GankitError(f"{where} takes numeric images, got a numpy array of dtype {x.dtype}")

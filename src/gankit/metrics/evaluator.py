@@ -23,8 +23,8 @@ from gankit.metrics import METRICS, get_metric
 from gankit.metrics.features import get_features
 from gankit.metrics.samples import FLOOR_SUFFIX, SampleSet, gather
 
-# Metrics that judge the model itself rather than a set of samples (e.g. a translator's
-# cycle consistency): computed directly, with no real-vs-real floor.
+# Metrics that judge the model itself rather than a set of samples (a translator's cycle
+# consistency and translation FID): computed directly; they return their own floors, if any.
 MODEL_NEEDS = {"translations"}
 
 

@@ -58,6 +58,11 @@ def kernel_distance(real: Tensor, fake: Tensor, *, subsets: int = 100, subset_si
     return float(mean), float(std)
 
 
+def kid_subset_size(real: Tensor, fake: Tensor) -> int:
+    """Subsets of at most half of each set (and 1000), so that they differ and KID's std means something."""
+    return max(2, min(1000, real.shape[0] // 2, fake.shape[0] // 2))
+
+
 class FID:
     """Fréchet distance of the samples' features from the real features (lower is better)."""
 
@@ -82,7 +87,5 @@ class KID:
 
     def compute(self, samples: SampleSet, reference: SampleSet) -> dict[str, float]:
         real, fake = reference.features(), samples.features()
-        # Subsets of at most half the set, so that they differ and the std means something.
-        size = max(2, min(1000, real.shape[0] // 2, fake.shape[0] // 2))
-        mean, std = kernel_distance(real, fake, subset_size=size, seed=samples.seed)
+        mean, std = kernel_distance(real, fake, subset_size=kid_subset_size(real, fake), seed=samples.seed)
         return {"kid_mean": mean, "kid_std": std}

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from gankit.errors import GankitError
 from gankit.metrics.features.classifier import ClassifierFeatures, load_classifier
-from gankit.metrics.fid import frechet_distance, kernel_distance
+from gankit.metrics.fid import frechet_distance, kernel_distance, kid_subset_size
 from gankit.metrics.samples import FLOOR_SUFFIX
 
 BATCH = 64  # images per forward pass when evaluating
@@ -71,7 +71,7 @@ def translation_distances(
         raise GankitError(f"the floor needs {2 * n} real target images, got {target_real.shape[0]}")
     features = lambda x: _batched(judge.features, x).cpu()  # noqa: E731
     real, other, fake = features(target_real[:n]), features(target_real[n : 2 * n]), features(translated)
-    size = max(2, min(1000, n // 2))
+    size = kid_subset_size(real, fake)
     kid, kid_std = kernel_distance(real, fake, subset_size=size, seed=seed)
     kid_floor, _ = kernel_distance(real, other, subset_size=size, seed=seed)
     return {"fid": frechet_distance(real, fake), "fid" + FLOOR_SUFFIX: frechet_distance(real, other),

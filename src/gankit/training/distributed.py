@@ -94,7 +94,8 @@ class Distributed:
         wrappers = {}
         for name in names:
             network = getattr(model, name)
-            device_ids = [network_device(network).index] if network_device(network).type == "cuda" else None
+            device = next(network.parameters()).device
+            device_ids = [device.index] if device.type == "cuda" else None
             # DDP's default buffer sync: batch-norm running statistics follow rank 0 (the ones checkpointed).
             wrappers[name] = DistributedNetwork(network, device_ids=device_ids)
         return wrappers
@@ -133,10 +134,6 @@ class Distributed:
         return torch.device("cuda", torch.cuda.current_device()) if torch_dist.get_backend() == "nccl" else torch.device("cpu")
 
 
-def network_device(network: nn.Module) -> torch.device:
-    return next(network.parameters()).device
-
-
 def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
@@ -152,29 +149,25 @@ def close_process_group() -> None:
         torch_dist.destroy_process_group()
 
 
-def _ranks() -> int:
-    return torch_dist.get_world_size() if torch_dist.is_available() and torch_dist.is_initialized() else 1
-
-
 def world_size() -> int:
     """Processes training together (1 without torchrun): for statistics counted in global images."""
-    return _ranks()
+    return torch_dist.get_world_size() if torch_dist.is_available() and torch_dist.is_initialized() else 1
 
 
 def mean_across_ranks(tensor: torch.Tensor) -> torch.Tensor:
     """``tensor`` averaged over ranks (itself in one process): for statistics that live outside any
     DDP-wrapped network, such as StyleGAN's running mean w, so every rank keeps the same value."""
-    if _ranks() == 1:
+    if world_size() == 1:
         return tensor
     tensor = tensor.clone()
     torch_dist.all_reduce(tensor)
-    return tensor / _ranks()
+    return tensor / world_size()
 
 
 def broadcast_from_main(module: nn.Module) -> None:
     """Copy rank 0's parameters and buffers into ``module`` on every rank, after a change that
     each rank made with its own random numbers (GANomaly's discriminator re-initialisation)."""
-    if _ranks() == 1:
+    if world_size() == 1:
         return
     for tensor in [*module.parameters(), *module.buffers()]:
         torch_dist.broadcast(tensor.data, src=0)

@@ -272,7 +272,9 @@ class Trainer:
             print(f"resuming {self.run_dir} from step {self.step} ({path.name})")
 
     def _restore_rng(self, state: dict[str, Any]) -> None:
-        per_rank = state.get("rng_per_rank") or [state["rng"]]
+        per_rank = state["rng"]
+        if isinstance(per_rank, dict):  # written before torchrun support: one process's state
+            per_rank = [per_rank]
         if len(per_rank) == self.dist.world_size:
             restore_rng(per_rank[self.dist.rank])
             return
@@ -442,8 +444,7 @@ class Trainer:
             "elapsed_seconds": self.elapsed,
             "model": self.model.state_dict(),
             "optimizers": {name: opt.state_dict() for name, opt in self.model.optimizers.items()},
-            "rng": rng[0],
-            "rng_per_rank": rng,
+            "rng": rng,  # one state per rank (a list); rank 0's comes first
             "stream": self.stream.state_dict(),
             "grad_scalers": {name: scaler.state_dict() for name, scaler in self.model.grad_scalers.items()},
             "nan_rollbacks": self.nan_rollbacks,
