@@ -104,10 +104,20 @@ def test_data_verb_describes_and_previews(tmp_path, capsys):
         (["data", "mnist:/no/such/dir"], "/no/such/dir"),
     ],
 )
-def test_bad_input_is_one_line_without_traceback(argv, message, capsys):
+def test_bad_input_is_one_line_without_traceback(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default --out is runs/ in the working directory
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and err.count("\n") == 1
+    assert not any(tmp_path.rglob("config.yaml")), "a run that failed in set-up left a directory behind"
+
+
+def test_a_failed_set_up_keeps_a_directory_the_user_made(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert main(["train", "gan", "--data", "nope:x", "--out", str(out)]) == 2
+    assert (out / "notes.txt").read_text() == "keep me"
 
 
 def test_debug_shows_the_traceback(capsys):

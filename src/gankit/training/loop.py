@@ -166,6 +166,7 @@ class Trainer:
         device = resolve_device(config.train.device)
         self.dist = Distributed.from_env(device)  # one process unless started by torchrun
         self.device = self.dist.device(device)
+        self.created_run_dir = False
         self._prepare_run_dir()
 
     def _prepare_run_dir(self) -> None:
@@ -189,6 +190,7 @@ class Trainer:
         self.dist.barrier()
         if not self.dist.is_main:
             return
+        self.created_run_dir = not self.run_dir.exists()
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             probe = self.run_dir / ".write-test"
@@ -201,6 +203,18 @@ class Trainer:
             (self.run_dir / METRICS_FILE).unlink(missing_ok=True)
         text = yaml.safe_dump(self.config.to_dict(), sort_keys=False)
         atomic_write(self.run_dir / CONFIG_FILE, lambda f: f.write(text.encode()))
+
+    def _remove_unused_run_dir(self) -> None:
+        """A run that this process created and that failed in set-up (a bad data spec, say) leaves
+        no directory behind: it holds only the files written here, and nothing a user saved."""
+        if not self.created_run_dir:
+            return
+        for name in (CONFIG_FILE, METRICS_FILE):
+            (self.run_dir / name).unlink(missing_ok=True)
+        try:
+            self.run_dir.rmdir()
+        except OSError:  # something else was put there meanwhile: keep it
+            pass
 
     # --- set-up -----------------------------------------------------------------------------
     def setup(self) -> None:
@@ -303,7 +317,11 @@ class Trainer:
 
     # --- the loop ---------------------------------------------------------------------------
     def fit(self) -> TrainResult:
-        self.setup()
+        try:
+            self.setup()
+        except BaseException:
+            self._remove_unused_run_dir()
+            raise
         train = self.config.train
         total = self._total_steps()
         means = RunningMeans()
