@@ -236,8 +236,8 @@ def probe_table(paths: list[Path]) -> list[str]:
         "Each row is one `benchmarks/anomaly.py mnist` run (command in the row); the last column is the reduced "
         "budget's mean on the same classes (MNIST only; the Fashion-MNIST rows compare with the `base` row).", "",
         "| data set | model | steps | width | command (`python benchmarks/anomaly.py ...`) | " + " | ".join(str(c) for c in range(10))
-        + " | mean | reduced budget, same classes |",
-        "|---|---|---|---|---|" + "---|" * 12,
+        + " | mean | reduced budget, same classes | run (UTC), wall, peak RSS |",
+        "|---|---|---|---|---|" + "---|" * 13,
     ]
     for path in paths:
         probe = json.loads(path.read_text())
@@ -250,7 +250,8 @@ def probe_table(paths: list[Path]) -> list[str]:
             cells = " | ".join(fmt(values.get(c)) if c in values else "" for c in range(10))
             command = probe["environment"]["command"].split("anomaly.py ", 1)[-1]
             lines.append(f"| {DATASET_NAMES[dataset]} | {name} | {budget['steps']} | {budget.get('width', 16)} | "
-                         f"`{command}` | {cells} | {fmt(mean)} | {baseline} |")
+                         f"`{command}` | {cells} | {fmt(mean)} | {baseline} | {probe['environment']['date']}, "
+                         f"{fmt(probe.get('wall_seconds'), 0)} s, {fmt(probe.get('peak_rss_mb'), 0)} MB |")
     return lines + [""]
 
 
