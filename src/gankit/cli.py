@@ -98,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="gankit",
-        description="Train, sample, translate and evaluate GANs (GAN, WGAN, WGAN-GP, CycleGAN and more) on CPU or GPU.",
+        description="Generate (GAN, WGAN, WGAN-GP, StyleGAN), translate (CycleGAN) and detect anomalies "
+        "(AnoGAN, EGBAD, GANomaly, f-AnoGAN) with GANs, on a CPU, one GPU or many (torchrun).",
         epilog="Run 'gankit VERB --help' for the options and examples of each verb.",
     )
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
