@@ -234,7 +234,8 @@ def probe_table(paths: list[Path]) -> list[str]:
     lines = [
         "### One-vs-rest probes: other settings than the reduced budget", "",
         "Each row is one `benchmarks/anomaly.py mnist` run (command in the row); the last column is the reduced "
-        "budget's mean on the same classes (MNIST only; the Fashion-MNIST rows compare with the `base` row).", "",
+        "budget's mean on the same classes (MNIST only; the Fashion-MNIST rows compare with the `base` row). "
+        "One thread each; the rows of 2026-11-27 ran beside a CycleGAN benchmark on the machine's other core.", "",
         "| data set | model | steps | width | command (`python benchmarks/anomaly.py ...`) | " + " | ".join(str(c) for c in range(10))
         + " | mean | reduced budget, same classes | run (UTC), wall, peak RSS |",
         "|---|---|---|---|---|" + "---|" * 13,
