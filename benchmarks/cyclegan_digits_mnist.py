@@ -27,7 +27,7 @@ from gankit.config import DataConfig
 from gankit.data import load_data
 from gankit.errors import GankitError
 from gankit.metrics.features.classifier import load_classifier, train_classifier
-from gankit.metrics.translation import accuracy, cycle_l1, label_preservation, translate, translation_distances
+from gankit.metrics.translation import accuracy, cycle_l1, label_preservation, per_class, translate, translation_distances
 from gankit.report.plots import save_image_grid
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +91,9 @@ def main() -> None:
         "digits_judge_accuracy_on_digits_test": accuracy(digits_judge, digits_x, digits_y),
         "label_preservation_digits_to_mnist": label_preservation(model, digits_x, digits_y, mnist_judge, "a2b"),
         "identity_baseline_digits_to_mnist": accuracy(mnist_judge, digits_x, digits_y),
+        # Where digits -> MNIST loses labels: per true digit, translated and untranslated.
+        "per_class_digits_to_mnist": per_class(mnist_judge, translate(model, digits_x, "a2b"), digits_y),
+        "per_class_identity_digits_to_mnist": per_class(mnist_judge, digits_x, digits_y),
         "label_preservation_mnist_to_digits": label_preservation(model, *mnist_test, digits_judge, "b2a"),
         "identity_baseline_mnist_to_digits": accuracy(digits_judge, *mnist_test),
         # FID/KID: translations against real images of the target domain (test digits -> MNIST test;
@@ -122,6 +125,18 @@ def train(args: argparse.Namespace, spec: str) -> tuple[Path, float]:
     return run.run_dir, time.time() - start
 
 
+def per_class_rows(r: dict) -> str:
+    def instead(row: dict) -> str:
+        return f"{row['most_common_wrong']} ({row['most_common_wrong_count']})" if row["most_common_wrong"] is not None else ""
+
+    translated, untranslated = r["per_class_digits_to_mnist"], r["per_class_identity_digits_to_mnist"]
+    return "\n".join(
+        f"| {label} | {row['count']} | {row['share']:.1%} | {instead(row)} | {untranslated[label]['share']:.1%} | "
+        f"{instead(untranslated[label])} |"
+        for label, row in translated.items()
+    )
+
+
 def markdown(r: dict, figure: Path) -> str:
     target = "meets" if r["label_preservation_digits_to_mnist"] >= 0.9 else "misses"
     a, b = r["a2b"], r["b2a"]
@@ -140,6 +155,13 @@ framed digits' training split ({r['digits_judge_accuracy_on_digits_test']:.1%} o
 FID/KID use the same networks' features. Training: {r['steps']} steps at batch {r['batch_size']}
 ({r['train_minutes']:.1f} min), judges {r['classifier_minutes']:.1f} min (0 when cached); peak memory
 {r['peak_rss_mb']:.0f} MB; torch {r['torch']}, {r['threads']} thread; {r['date']}.
+
+Per digit, digits -> MNIST (the MNIST judge's reading; "instead": the label it gave most often
+when wrong, with the count):
+
+| digit | test images | kept by the translation | instead | judge on the untranslated digit | instead |
+|---|---|---|---|---|---|
+{per_class_rows(r)}
 
 ![digits to MNIST and back, MNIST to digits and back]({figure})
 

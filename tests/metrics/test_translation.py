@@ -6,7 +6,14 @@ import torch
 from gankit.config import DataConfig
 from gankit.data import load_data
 from gankit.metrics.fid import frechet_distance
-from gankit.metrics.translation import TranslationFID, accuracy, cycle_l1, label_preservation, translation_distances
+from gankit.metrics.translation import (
+    TranslationFID,
+    accuracy,
+    cycle_l1,
+    label_preservation,
+    per_class,
+    translation_distances,
+)
 from gankit.models.cyclegan.model import CycleGAN, CycleGANConfig
 
 
@@ -47,6 +54,17 @@ def test_label_preservation_counts_translations_the_judge_labels_right():
         translated = model.generator_ab(x)
     expected = (judge.probs(translated).argmax(1) == y).float().mean().item()
     assert label_preservation(model, x, y, judge, "a2b") == expected
+
+
+def test_per_class_names_each_labels_share_and_what_the_judge_says_instead():
+    # Labels 0, 1 and 2; the judge only knows dark (0) and bright (1): every 2 is read as 1.
+    y = torch.tensor([0, 0, 1, 1, 1, 2, 2])
+    x = torch.where((y > 0).view(-1, 1, 1, 1), 0.8, -0.8).expand(-1, 1, 4, 4).clone()
+    x[2] = -0.8  # one bright 1 drawn dark: read as 0
+    rows = per_class(BrightnessJudge(), x, y)
+    assert rows[0] == {"count": 2, "share": 1.0, "most_common_wrong": None, "most_common_wrong_count": 0}
+    assert rows[1]["count"] == 3 and abs(rows[1]["share"] - 2 / 3) < 1e-6 and rows[1]["most_common_wrong"] == 0
+    assert rows[2] == {"count": 2, "share": 0.0, "most_common_wrong": 1, "most_common_wrong_count": 2}
 
 
 def test_translation_distances_and_their_floor():

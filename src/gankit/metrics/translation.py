@@ -51,9 +51,27 @@ def translate(model, x: Tensor, direction: str) -> Tensor:
 
 
 @torch.no_grad()
+def predictions(judge: ClassifierFeatures, x: Tensor) -> Tensor:
+    """The judge's label for each image of x [N, ...]: [N] on the CPU."""
+    return _batched(lambda chunk: judge.probs(chunk).argmax(1).cpu(), x)
+
+
 def accuracy(judge: ClassifierFeatures, x: Tensor, y: Tensor) -> float:
-    predicted = _batched(lambda chunk: judge.probs(chunk).argmax(1).cpu(), x)
-    return (predicted == y.cpu()).float().mean().item()
+    return (predictions(judge, x) == y.cpu()).float().mean().item()
+
+
+def per_class(judge: ClassifierFeatures, x: Tensor, y: Tensor) -> dict[int, dict]:
+    """For each true label: how many images, the share the judge labels correctly, and the label
+    it most often gives instead (with its count), to show where label preservation fails."""
+    predicted, y = predictions(judge, x), y.cpu()
+    rows = {}
+    for label in y.unique().tolist():
+        mine = predicted[y == label]
+        wrong = mine[mine != label]
+        top = torch.bincount(wrong).argmax().item() if len(wrong) else None
+        rows[label] = {"count": len(mine), "share": (mine == label).float().mean().item(),
+                       "most_common_wrong": top, "most_common_wrong_count": int((wrong == top).sum()) if len(wrong) else 0}
+    return rows
 
 
 def label_preservation(model, x: Tensor, y: Tensor, judge: ClassifierFeatures, direction: str) -> float:
