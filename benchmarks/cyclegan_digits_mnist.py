@@ -103,8 +103,9 @@ def main() -> None:
         **cycle_l1(model, digits_x, mnist_test[0]),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
-    if previous is not None:  # the training process's peak counts too
+    if previous is not None:  # the training process's peak and date stand; this is a re-evaluation
         results["peak_rss_mb"] = max(results["peak_rss_mb"], previous["peak_rss_mb"])
+        results["evaluated"], results["date"] = results["date"], previous["date"]
     k = 12
     rows = [digits_x[:k], *model.cycle(digits_x[:k], "a2b"), mnist_x[:k], *model.cycle(mnist_x[:k], "b2a")]
     figure = save_image_grid(torch.cat(rows), ROOT / "docs" / "figures" / f"cyclegan_digits_mnist{args.tag}.png", nrow=k)
@@ -154,7 +155,7 @@ split ({r['mnist_judge_accuracy_on_mnist_test']:.1%} on the MNIST test images ab
 framed digits' training split ({r['digits_judge_accuracy_on_digits_test']:.1%} on the digits test split);
 FID/KID use the same networks' features. Training: {r['steps']} steps at batch {r['batch_size']}
 ({r['train_minutes']:.1f} min), judges {r['classifier_minutes']:.1f} min (0 when cached); peak memory
-{r['peak_rss_mb']:.0f} MB; torch {r['torch']}, {r['threads']} thread; {r['date']}.
+{r['peak_rss_mb']:.0f} MB; torch {r['torch']}, {r['threads']} thread; {r['date']}{f" (evaluated again {r['evaluated']})" if "evaluated" in r else ""}.
 
 Per digit, digits -> MNIST (the MNIST judge's reading; "instead": the label it gave most often
 when wrong, with the count):
