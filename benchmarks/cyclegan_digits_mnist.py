@@ -6,6 +6,7 @@ domain's classifier features, beside the real-vs-real floor; cycle L1.
 
     PYTHONPATH=src:. python benchmarks/cyclegan_digits_mnist.py --steps 10000
     PYTHONPATH=src:. python benchmarks/cyclegan_digits_mnist.py --evaluate-only   # judge the trained run again
+    PYTHONPATH=src:. python benchmarks/cyclegan_digits_mnist.py --summary         # one row per stored run
     # -> docs/benchmarks/cyclegan_digits_mnist.{json,md}, docs/figures/cyclegan_digits_mnist.png
 """
 
@@ -54,7 +55,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--evaluate-only", action="store_true", help="reuse the run in --out and its training time")
     parser.add_argument("--tag", default="", help="suffix of the result and figure files (to keep several runs)")
+    parser.add_argument("--summary", action="store_true", help="print one table row per stored run (all tags) and exit")
     args = parser.parse_args()
+    if args.summary:
+        print(summary(sorted((ROOT / "docs" / "benchmarks").glob("cyclegan_digits_mnist*.json"))))
+        return
     torch.set_num_threads(args.threads)
     digits_config = DataConfig(spec="digits", image_size=SIZE, box=BOX)
     mnist_config = DataConfig(spec=f"mnist:{args.mnist}", image_size=SIZE)
@@ -124,6 +129,22 @@ def train(args: argparse.Namespace, spec: str) -> tuple[Path, float]:
     run = gankit.train("cyclegan", data=spec, steps=args.steps, batch_size=args.batch_size, out=args.out,
                        overrides=overrides, progress=False)
     return run.run_dir, time.time() - start
+
+
+def summary(paths: list[Path]) -> str:
+    """One row per stored run, fewest steps first: the numbers that change with training length."""
+    runs = sorted((json.loads(path.read_text()) | {"file": path.name} for path in paths), key=lambda r: r["steps"])
+    lines = ["| steps | label preservation digits -> MNIST | MNIST -> digits | FID -> MNIST (floor) | "
+             "cycle L1 digits / MNIST | training | run | results |", "|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        kept = round(r["label_preservation_digits_to_mnist"] * r["test_digits"])
+        lines.append(
+            f"| {r['steps']:,} | **{r['label_preservation_digits_to_mnist']:.1%}** ({kept} of {r['test_digits']}) | "
+            f"{r['label_preservation_mnist_to_digits']:.1%} | {r['a2b']['fid']:.1f} ({r['a2b']['fid_floor']:.1f}) | "
+            f"{r['cycle_l1_a']:.3f} / {r['cycle_l1_b']:.3f} | {r['train_minutes']:.0f} min | {r['date']} | "
+            f"[{r['file'].removesuffix('.json')}.md](benchmarks/{r['file'].removesuffix('.json')}.md) |"
+        )
+    return "\n".join(lines)
 
 
 def per_class_rows(r: dict) -> str:
