@@ -213,7 +213,7 @@ def bench_speed(args: argparse.Namespace) -> dict:
         for name in ("egbad", "ganomaly", "fanogan")
     }
     results["peak_rss_mb"] = peak_mb()
-    (RESULTS / "anomaly-speed.json").write_text(json.dumps(results, indent=2) + "\n")
+    result_path(args).write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     return results
 
@@ -329,6 +329,17 @@ def report(args: argparse.Namespace) -> dict:
             ),
             "",
         ]
+    for other in sorted(RESULTS.glob("anomaly-speed-*.json")):  # the same measurement with more threads
+        extra = json.loads(other.read_text())
+        per, compare, environment = extra["per_image_seconds"], extra["anogan_compare"], extra["environment"]
+        lines += [
+            f"With {environment['threads']} threads (`{environment['command'].split('anomaly.py ', 1)[-1]}`, run "
+            f"{environment['date']}, wall {fmt(extra.get('wall_seconds'), 0)} s, peak RSS {fmt(extra.get('peak_rss_mb'), 0)} MB): "
+            f"AnoGAN batched vs image by image at {compare['steps']} steps {compare['speedup']:.1f}x; 500 steps "
+            f"{per['anogan_500_batched']:.3f} s per image batched, {per['anogan_500_image_by_image']:.3f} s image by image; "
+            + ", ".join(f"{name} {ratio['batched']:.0f}x faster than batched AnoGAN"
+                        for name, ratio in extra["anogan_500_over_encoder"].items()) + ".", "",
+        ]
     # The tables replace the generated block of docs/BENCHMARKS.md; the notes around it are written by hand.
     out = ROOT / "docs" / "BENCHMARKS.md"
     text = out.read_text() if out.exists() else ""
@@ -362,12 +373,14 @@ def main() -> None:
     speed.add_argument("--images", type=int, default=64)
     speed.add_argument("--compare-steps", type=int, default=20)
     speed.add_argument("--single-images", type=int, default=4)
+    speed.add_argument("--threads", type=int, default=1, help="torch threads (the tables use 1: a shared machine)")
+    speed.add_argument("--name", default="", help="suffix of the results file, e.g. -2threads")
     sub.add_parser("report", help="write the tables into docs/BENCHMARKS.md from the JSON results")
     args = parser.parse_args()
     if args.job == "report":
         report(args)
         return
-    torch.set_num_threads(1)
+    torch.set_num_threads(getattr(args, "threads", 1))
     torch.manual_seed(0)
     RESULTS.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
