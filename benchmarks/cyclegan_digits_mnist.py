@@ -58,6 +58,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "runs" / "bench-cyclegan-digits-mnist"))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--network", choices=sorted(NETWORKS), default="small", help="network widths (see NETWORKS)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override after the benchmark's own (repeatable), e.g. model.identity_weight=1.0")
     parser.add_argument("--evaluate-only", action="store_true", help="reuse the run in --out and its training time")
     parser.add_argument("--tag", default="", help="suffix of the result and figure files (to keep several runs)")
     parser.add_argument("--summary", action="store_true", help="print one table row per stored run (all tags) and exit")
@@ -75,6 +77,7 @@ def main() -> None:
         previous = json.loads((out / f"cyclegan_digits_mnist{args.tag}.json").read_text())
         args.steps, args.batch_size, train_seconds = previous["steps"], previous["batch_size"], previous["train_minutes"] * 60
         args.network = next(name for name, network in NETWORKS.items() if network == previous["network"])
+        args.set = previous.get("settings", [])
         run_dir = Path(args.out)
     else:
         run_dir, train_seconds = train(args, spec)
@@ -94,7 +97,7 @@ def main() -> None:
     n_b2a = len(digits_train_x) // 2  # the floor needs two disjoint real halves of the target
     results = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "spec": spec, "image_size": SIZE, "steps": args.steps, "batch_size": args.batch_size, "network": NETWORKS[args.network],
+        "spec": spec, "image_size": SIZE, "steps": args.steps, "batch_size": args.batch_size, "network": NETWORKS[args.network], "settings": args.set,
         "threads": args.threads, "torch": torch.__version__,
         "train_minutes": train_seconds / 60, "classifier_minutes": classifier_seconds / 60,
         "test_digits": len(digits_y), "test_mnist": len(mnist_test[1]),
@@ -132,6 +135,7 @@ def train(args: argparse.Namespace, spec: str) -> tuple[Path, float]:
     overrides = {**NETWORKS[args.network], "data.image_size": SIZE, "model.constant_steps": args.steps // 2,
                  "model.decay_steps": args.steps - args.steps // 2, "train.sample_every": 500,
                  "train.checkpoint_every": 1000, "train.log_every": 50, "train.num_preview": 36}
+    overrides.update(setting.split("=", 1) for setting in args.set)  # strings: parsed like --set
     run = gankit.train("cyclegan", data=spec, steps=args.steps, batch_size=args.batch_size, out=args.out,
                        overrides=overrides, progress=False)
     return run.run_dir, time.time() - start
@@ -182,6 +186,7 @@ split ({r['mnist_judge_accuracy_on_mnist_test']:.1%} on the MNIST test images ab
 framed digits' training split ({r['digits_judge_accuracy_on_digits_test']:.1%} on the digits test split);
 FID/KID use the same networks' features. Generators {r['network']['model.g_width']} channels, {r['network']['model.blocks']}
 residual blocks; discriminators {r['network']['model.d_layers']} layers, {r['network']['model.d_width']} channels.
+{f"Overrides: `{' '.join(r['settings'])}`. " if r.get('settings') else ""}
 Training: {r['steps']} steps at batch {r['batch_size']}
 ({r['train_minutes']:.1f} min), judges {r['classifier_minutes']:.1f} min (0 when cached); peak memory
 {r['peak_rss_mb']:.0f} MB; torch {r['torch']}, {r['threads']} thread; {r['date']}{f" (evaluated again {r['evaluated']})" if "evaluated" in r else ""}.
