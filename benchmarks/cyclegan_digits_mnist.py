@@ -78,6 +78,7 @@ def main() -> None:
         args.steps, args.batch_size, train_seconds = previous["steps"], previous["batch_size"], previous["train_minutes"] * 60
         args.network = next(name for name, network in NETWORKS.items() if network == previous["network"])
         args.set = previous.get("settings", [])
+        args.threads = previous["threads"]  # the training's; evaluation is a small share of the time
         run_dir = Path(args.out)
     else:
         run_dir, train_seconds = train(args, spec)
@@ -143,15 +144,16 @@ def train(args: argparse.Namespace, spec: str) -> tuple[Path, float]:
 
 def summary(paths: list[Path]) -> str:
     """One row per stored run, fewest steps first: the numbers that change with training length."""
-    runs = sorted((json.loads(path.read_text()) | {"file": path.name} for path in paths), key=lambda r: r["steps"])
-    lines = ["| steps | label preservation digits -> MNIST | MNIST -> digits | FID -> MNIST (floor) | "
-             "cycle L1 digits / MNIST | training | run | results |", "|---|---|---|---|---|---|---|---|"]
+    runs = sorted((json.loads(path.read_text()) | {"file": path.name} for path in paths), key=lambda r: (r["steps"], r.get("settings", [])))
+    lines = ["| steps | overrides | label preservation digits -> MNIST | MNIST -> digits | FID -> MNIST (floor) | "
+             "cycle L1 digits / MNIST | training | run | results |", "|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         kept = round(r["label_preservation_digits_to_mnist"] * r["test_digits"])
         lines.append(
-            f"| {r['steps']:,} | **{r['label_preservation_digits_to_mnist']:.1%}** ({kept} of {r['test_digits']}) | "
+            f"| {r['steps']:,} | {' '.join(f'`{x}`' for x in r.get('settings', [])) or 'none'} | "
+            f"**{r['label_preservation_digits_to_mnist']:.1%}** ({kept} of {r['test_digits']}) | "
             f"{r['label_preservation_mnist_to_digits']:.1%} | {r['a2b']['fid']:.1f} ({r['a2b']['fid_floor']:.1f}) | "
-            f"{r['cycle_l1_a']:.3f} / {r['cycle_l1_b']:.3f} | {r['train_minutes']:.0f} min | {r['date']} | "
+            f"{r['cycle_l1_a']:.3f} / {r['cycle_l1_b']:.3f} | {r['train_minutes']:.0f} min, {r['threads']} thread(s) | {r['date']} | "
             f"[{r['file'].removesuffix('.json')}.md](benchmarks/{r['file'].removesuffix('.json')}.md) |"
         )
     return "\n".join(lines)
@@ -189,7 +191,7 @@ residual blocks; discriminators {r['network']['model.d_layers']} layers, {r['net
 {f"Overrides: `{' '.join(r['settings'])}`. " if r.get('settings') else ""}
 Training: {r['steps']} steps at batch {r['batch_size']}
 ({r['train_minutes']:.1f} min), judges {r['classifier_minutes']:.1f} min (0 when cached); peak memory
-{r['peak_rss_mb']:.0f} MB; torch {r['torch']}, {r['threads']} thread; {r['date']}{f" (evaluated again {r['evaluated']})" if "evaluated" in r else ""}.
+{r['peak_rss_mb']:.0f} MB; torch {r['torch']}, {r['threads']} thread{"s" if r['threads'] > 1 else ""}; {r['date']}{f" (evaluated again {r['evaluated']})" if "evaluated" in r else ""}.
 
 Per digit, digits -> MNIST (the MNIST judge's reading; "instead": the label it gave most often
 when wrong, with the count):
