@@ -67,10 +67,10 @@ def per_class(judge: ClassifierFeatures, x: Tensor, y: Tensor) -> dict[int, dict
     rows = {}
     for label in y.unique().tolist():
         mine = predicted[y == label]
-        wrong = mine[mine != label]
-        top = torch.bincount(wrong).argmax().item() if len(wrong) else None
+        wrong = torch.bincount(mine[mine != label])  # [labels] counts of each wrong reading
+        top = wrong.argmax().item() if wrong.sum() else None
         rows[label] = {"count": len(mine), "share": (mine == label).float().mean().item(),
-                       "most_common_wrong": top, "most_common_wrong_count": int((wrong == top).sum()) if len(wrong) else 0}
+                       "most_common_wrong": top, "most_common_wrong_count": int(wrong[top]) if top is not None else 0}
     return rows
 
 
