@@ -160,12 +160,21 @@ def check_positive(obj: Any, *names: str, section: str = "model", allow_zero: bo
             raise GankitError(f"{section}.{name} must be {'>=' if allow_zero else '>'} 0, got {value}")
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise GankitError(f"config file not found: {path}")
+    # A config is a page of settings; a huge file is a mistake (and YAML parses it very slowly).
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise GankitError(f"{path} is {size / 2**20:.1f} MiB; a config file is at most {MAX_CONFIG_BYTES // 2**10} KiB")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise GankitError(f"{path} is not a text file (not UTF-8); give a YAML config") from None
     except yaml.YAMLError as error:
         raise GankitError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
     if raw is None:

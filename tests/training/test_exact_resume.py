@@ -66,7 +66,7 @@ def test_resume_is_exact(name, tmp_path):
     assert resumed.step == straight.step == STEPS
     a, b = load_checkpoint(straight.checkpoint), load_checkpoint(resumed.checkpoint)
     for key in ("model", "optimizers", "stream", "rng"):
-        assert_same(a[key], b[key], key)
+        assert_same(getattr(a, key), getattr(b, key), key)
     losses = lambda run: [r for r in read_metrics(run) if r["kind"] == "train"]  # noqa: E731
     assert len(losses(tmp_path / "straight")) == STEPS
     assert losses(tmp_path / "straight") == losses(tmp_path / "split")

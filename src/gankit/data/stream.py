@@ -21,7 +21,9 @@ from torch.utils.data import DataLoader
 from gankit.data.dataset import Data, labels_of
 from gankit.errors import GankitError
 
-SEED_STRIDE = 1_000_003  # runs with nearby seeds share no epoch order for a million epochs
+# The one seed stride: epoch orders (seed * stride + epoch) and per-rank seeds (seed + stride * rank)
+# of runs with nearby seeds stay apart for a million epochs or ranks.
+SEED_STRIDE = 1_000_003
 
 
 class BatchStream:

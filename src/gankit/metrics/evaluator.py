@@ -46,10 +46,7 @@ class Evaluator:
         self.data = data
         self.seed = seed
         self.batch_size = batch_size
-        # The floor needs two disjoint real halves of the same size as the sample set.
-        self.num_samples = min(num_samples, len(data) // 2)
-        if self.num_samples < 10:
-            raise GankitError(f"{data.name} holds {len(data)} examples; the metrics need at least 20")
+        self.num_samples = self.sample_count(data, num_samples)
         explicit = names is not None
         names = [n.strip() for n in names] if explicit else [n for n, m in METRICS.items() if m.applies_to(model, data)]
         self.metrics = {name: get_metric(name) for name in names}
@@ -70,6 +67,16 @@ class Evaluator:
             self.extractor.to(_device_of(model))
         self._reference: SampleSet | None = None
         self._floor: dict[str, float] | None = None
+
+    @staticmethod
+    def sample_count(data: Data, num_samples: int) -> int:
+        """Samples an evaluation of ``data`` draws; a GankitError when the data set is too small.
+        The floor needs two disjoint real halves of the same size as the sample set."""
+        count = min(num_samples, len(data) // 2)
+        if count < 10:
+            raise GankitError(f"{data.name} holds {len(data)} examples; the end-of-training evaluation needs "
+                              "at least 20 (two real halves of 10)")
+        return count
 
     def _missing(self, metric) -> str | None:
         """Why ``metric`` cannot run with this extractor, or None."""

@@ -21,10 +21,11 @@ import yaml
 
 from gankit.errors import GankitError
 from gankit.metrics.evaluator import FLOOR_SUFFIX
+from gankit.files import write_text
 from gankit.report.plots import plot_losses, plot_metric_curves
+from gankit.rundir import RunDirectory
 from gankit.training.logging import read_metrics
 
-REPORT_FILE = "report.html"
 MAX_GRIDS = 8  # sample grids shown across training, evenly spaced, the last always included
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
@@ -44,8 +45,8 @@ def _image(path: Path, css_class: str = "") -> str:
     return f'<img{attr} src="data:image/png;base64,{data}" alt="{html.escape(path.name)}">'
 
 
-def _grids(run_dir: Path) -> list[Path]:
-    grids = sorted((run_dir / "samples").glob("step-*.png"))
+def _grids(run: RunDirectory) -> list[Path]:
+    grids = sorted(run.previews.glob("step-*.png"))
     if len(grids) <= MAX_GRIDS:
         return grids
     picks = {round(i * (len(grids) - 1) / (MAX_GRIDS - 1)) for i in range(MAX_GRIDS)}
@@ -76,12 +77,13 @@ def _metrics_table(evaluation: dict) -> str:
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
     """Write the report of ``run_dir`` (to ``out``, default ``RUN/report.html``)."""
-    run_dir = Path(run_dir)
-    config_path = run_dir / "config.yaml"
+    run = RunDirectory(run_dir)
+    run_dir = run.path
+    config_path = run.config
     if not config_path.is_file():
         raise GankitError(f"{run_dir} is not a run directory (no config.yaml)")
     rows = read_metrics(run_dir)
-    eval_path = run_dir / "eval.json"
+    eval_path = run.evaluation
     evaluation = json.loads(eval_path.read_text()) if eval_path.is_file() else {}
     config_text = config_path.read_text()
     title = f"{run_dir.name}"
@@ -90,12 +92,12 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
 
     sections.append("<h2>Final metrics</h2>" + _metrics_table(evaluation))
 
-    final = run_dir / "samples.png"
+    final = run.samples
     if final.is_file():
         heading = "Mode plot (final samples over the true modes)" if "modes_captured" in evaluation else "Final samples"
         sections.append(f"<h2>{heading}</h2><figure>{_image(final, 'wide' if 'modes_captured' in evaluation else '')}</figure>")
 
-    grids = _grids(run_dir)
+    grids = _grids(run)
     if grids:
         figures = "".join(
             f"<figure>{_image(p)}<figcaption>step {int(re.sub(r'[^0-9]', '', p.stem))}</figcaption></figure>"
@@ -104,16 +106,14 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
         sections.append(f'<h2>Samples across training</h2><div class="grids">{figures}</div>')
 
     model_name = str((yaml.safe_load(config_text) or {}).get("model", {}).get("name", ""))
-    losses = plot_losses(rows, run_dir / "losses.png", model_name)
+    losses = plot_losses(rows, run.losses, model_name)
     if losses:
         sections.append(f"<h2>Loss curves</h2><figure>{_image(losses, 'wide')}</figure>")
-    curves = plot_metric_curves(rows, run_dir / "metric_curves.png", model_name)
+    curves = plot_metric_curves(rows, run.metric_curves, model_name)
     if curves:
         sections.append(f"<h2>Metric curves</h2><figure>{_image(curves, 'wide')}</figure>")
 
     sections.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style></head><body>\n" + "\n".join(sections) + "\n</body></html>\n")
-    out = Path(out) if out else run_dir / REPORT_FILE
-    out.write_text(page, encoding="utf-8")
-    return out
+    return write_text(Path(out) if out else run.report, page)

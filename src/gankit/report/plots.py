@@ -18,6 +18,8 @@ import torch.nn.functional as F  # noqa: E402
 from torch import Tensor  # noqa: E402
 from torchvision.utils import save_image  # noqa: E402
 
+from gankit.files import atomic_write  # noqa: E402
+
 
 def save_image_grid(images: Tensor, path: Path, nrow: int | None = None, min_size: int = 64) -> Path:
     """Tile images [N, C, H, W] in [-1, 1] into one PNG; images smaller than ``min_size``
@@ -28,8 +30,8 @@ def save_image_grid(images: Tensor, path: Path, nrow: int | None = None, min_siz
     if scale > 1:
         images = F.interpolate(images, scale_factor=scale, mode="nearest")
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
-    return path
+    return atomic_write(path, lambda f: save_image(
+        images, f, format="png", nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0))
 
 
 def plot_points(samples: Tensor, path: Path, modes: Tensor | None = None, title: str = "") -> Path:
@@ -45,10 +47,7 @@ def plot_points(samples: Tensor, path: Path, modes: Tensor | None = None, title:
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path, bbox_inches="tight")
 
 
 def save_samples(samples: Tensor, path: Path, modes: Tensor | None = None, title: str = "") -> Path:
@@ -93,7 +92,12 @@ def _plot_scalars(rows: list[dict[str, Any]], path: Path, title: str, marker: st
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
+
+
+def _save_figure(fig: Any, path: Path, **options: Any) -> Path:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return atomic_write(path, lambda f: fig.savefig(f, format="png", **options))
+    finally:
+        plt.close(fig)
