@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import resource
+import signal
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,18 @@ def digits_classifier(tmp_path_factory):
 def with_digits_classifier(digits_classifier, monkeypatch):
     monkeypatch.setenv("GANKIT_HOME", str(digits_classifier))
     return digits_classifier
+
+
+@pytest.fixture
+def file_size_limit():
+    """A real write failure from the kernel (EFBIG past RLIMIT_FSIZE), which torch.save turns into
+    'RuntimeError: ... inline_container.cc ... unexpected pos' exactly as it does a full disk."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    def limit(size):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+
+    yield limit
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    signal.signal(signal.SIGXFSZ, previous)

@@ -14,9 +14,8 @@ import sys
 import traceback
 from pathlib import Path
 
-import numpy as np
-
 from gankit.errors import GankitError
+from gankit.outputs import output_file, output_folder
 
 EXAMPLES = {
     "train": """examples:
@@ -93,10 +92,28 @@ def _seed(text: str) -> int:
     return seed
 
 
+def _positive(text: str) -> int:
+    """A count that must be at least 1 (0 never silently means 'the default')."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other gankit error (the usage is one --help away)."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"gankit: error: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from gankit import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="gankit",
         description="Generate (GAN, WGAN, WGAN-GP, StyleGAN), translate (CycleGAN) and detect anomalies "
         "(AnoGAN, EGBAD, GANomaly, f-AnoGAN) with GANs, on a CPU, one GPU or many (torchrun).",
@@ -141,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sample = verb("sample", "Draw samples from a trained run.")
     sample.add_argument("run", help="run directory")
-    sample.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--n", type=_positive, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=_seed, default=0, help="seed of the latents (default 0)")
     sample.add_argument("--out", help="output file or folder (default RUN/sample-seedS.png)")
     sample.add_argument("--format", choices=["png", "npy", "folder"], default="png",
@@ -169,14 +186,14 @@ def _parser() -> argparse.ArgumentParser:
 
     interpolate = style_verb("interpolate", "Interpolate between seeds in Z (slerp) or W (lerp): a grid or a GIF.")
     interpolate.add_argument("--space", choices=["z", "w"], default="w", help="latent space (default w)")
-    interpolate.add_argument("--steps", type=int, default=8, help="images per pair of seeds (default 8)")
+    interpolate.add_argument("--steps", type=_positive, default=8, help="images per pair of seeds (default 8)")
     interpolate.add_argument("--seeds", default="0,1,2,3", metavar="SEEDS", help="the path, e.g. 0,1,2,3 or 0-3")
     interpolate.add_argument("--gif", action="store_true", help="a looping GIF through the seeds instead of a grid")
 
     noise = style_verb("noise", "Stochastic variation: the same w with different noise, and the per-pixel std.")
     noise.add_argument("--seeds", default="0-3", metavar="SEEDS", help="one row per seed (default 0-3)")
-    noise.add_argument("--draws", type=int, default=64, help="noise draws for the standard deviation (default 64)")
-    noise.add_argument("--show", type=int, default=5, help="draws shown per row (default 5)")
+    noise.add_argument("--draws", type=_positive, default=64, help="noise draws for the standard deviation (default 64)")
+    noise.add_argument("--show", type=_positive, default=5, help="draws shown per row (default 5)")
 
     translate = verb("translate", "Translate images with a trained translation run (CycleGAN): files or folders in, PNGs out.")
     translate.add_argument("run", help="run directory")
@@ -186,8 +203,10 @@ def _parser() -> argparse.ArgumentParser:
     translate.add_argument("--out", required=True, metavar="DIR", help="output folder (folder inputs keep their layout)")
     translate.add_argument("--grid", action="store_true",
                            help="write input | translation | reconstruction side by side")
-    translate.add_argument("--size", type=int, help="resize inputs to this size (default: the training size)")
+    translate.add_argument("--size", type=_positive, help="resize inputs to this size (default: the training size)")
     translate.add_argument("--checkpoint", help="a checkpoint file instead of the run's latest")
+    translate.add_argument("--overwrite", action="store_true",
+                           help="allow writing over input files (refused by default, as is --out being an input folder)")
     translate.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
 
     evaluate = verb("eval", "Evaluate a trained run; prints a table and writes RUN/eval.json.")
@@ -200,7 +219,7 @@ def _parser() -> argparse.ArgumentParser:
         "--set", metavar="data.KEY=VALUE", action="append", default=[], dest="overrides",
         help="change the real data's settings, e.g. --set data.split=test (repeatable)",
     )
-    evaluate.add_argument("--n", type=int, help="samples to draw (default: the run's train.eval_samples, 2500)")
+    evaluate.add_argument("--n", type=_positive, help="samples to draw (default: the run's train.eval_samples, 2500)")
     evaluate.add_argument("--seed", type=_seed, default=0, help="seed of the samples and the real halves (default 0)")
     evaluate.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
 
@@ -211,7 +230,7 @@ def _parser() -> argparse.ArgumentParser:
     features.add_argument("--data", metavar="SPEC", help="labelled image data (train)")
     features.add_argument("--size", type=int, help="image size in pixels, as the runs use it (train)")
     features.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB (train)")
-    features.add_argument("--epochs", type=int, default=3, help="training epochs (train; default 3)")
+    features.add_argument("--epochs", type=_positive, default=3, help="training epochs (train; default 3)")
     features.add_argument("--device", default="cpu", help="cpu (default), cuda or auto (train)")
     features.add_argument("--weights", metavar="FILE", help="a downloaded InceptionV3 weights file (inception)")
     features.add_argument("--download", action="store_true", help="download the InceptionV3 weights (inception)")
@@ -238,7 +257,7 @@ def _parser() -> argparse.ArgumentParser:
     limit.add_argument("--threshold", type=float, help="decision threshold in normalised units (default 0.5, "
                        "which is the run's threshold_quantile of held-out normal scores)")
     limit.add_argument("--quantile", type=float, help="threshold at this quantile of held-out normal scores instead")
-    score.add_argument("--batch-size", type=int, help="images per scoring batch (default model.score_batch_size)")
+    score.add_argument("--batch-size", type=_positive, help="images per scoring batch (default model.score_batch_size)")
     score.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
 
     verb("models", "List the model variants with a one-line description.")
@@ -308,7 +327,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         )
         if not args.out and launched_by_torchrun():
             raise GankitError("under torchrun give --out DIR, so that every process uses the same run directory")
-        run_dir = Path(args.out) if args.out else api.default_run_dir(config)
+        run_dir = output_folder(args.out) if args.out else api.default_run_dir(config)
         if is_main_process():
             print(f"training {config.model_name} on {config.data.spec} -> {run_dir}")
         from gankit.training.loop import Trainer
@@ -329,30 +348,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    import torch
-
     from gankit import api
-    from gankit.report.plots import save_image_grid, save_samples
+    from gankit.sampling import FORMATS, check_sample_request, write_samples
 
-    if args.n <= 0:
-        raise GankitError(f"--n must be > 0, got {args.n}")
+    suffix = FORMATS[args.format]
+    out = Path(args.out) if args.out else Path(args.run) / f"sample{'s' if not suffix else ''}-seed{args.seed}{suffix}"
+    out = output_file(out, {suffix}) if suffix else output_folder(out)
     model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
     if "sample" not in model.capabilities():
         raise GankitError(f"{model.run_config.model_name} models cannot sample; they {', '.join(model.capabilities())}")
     options = _sample_options(model, truncation=args.truncation, cutoff=args.cutoff)
-    samples = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed), **options).cpu()
-    default = {"png": f"sample-seed{args.seed}.png", "npy": f"sample-seed{args.seed}.npy", "folder": f"samples-seed{args.seed}"}
-    out = Path(args.out) if args.out else Path(args.run) / default[args.format]
-    if args.format == "npy":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        np.save(out, samples.numpy())
-    elif args.format == "folder":
-        if samples.dim() != 4:
-            raise GankitError("--format folder writes images; this model makes points: use png or npy")
-        for i, image in enumerate(samples):
-            save_image_grid(image[None], out / f"{i:06d}.png", nrow=1, min_size=0)  # native size
-    else:
-        save_samples(samples, out, _modes_of(model), title=f"{args.n} samples")
+    check_sample_request(tuple(model.data_shape), args.n, args.format, out)
+    write_samples(model, args.n, args.format, out, seed=args.seed, options=options, modes=_modes_of(model))
     print(f"wrote {args.n} samples to {out}")
     return 0
 
@@ -384,12 +391,18 @@ def _seeds(text: str, flag: str) -> list[int]:
     return seeds
 
 
-def _style_model(args: argparse.Namespace):
+def _style_model(args: argparse.Namespace, images: int):
+    """The run's style model, once the ``images`` a figure draws are known to fit in memory."""
+    import math
+
     from gankit import api
+    from gankit.memory import check_fits
     from gankit.report.style import require_style_model
 
     model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
     require_style_model(model)
+    check_fits(4 * images * 4 * math.prod(model.data_shape), f"a figure of {images} images",
+               "ask for fewer seeds, steps or draws")
     return model
 
 
@@ -397,11 +410,10 @@ def _cmd_style_mix(args: argparse.Namespace) -> int:
     from gankit.report.plots import save_image_grid
     from gankit.report.style import style_mixing_grid
 
-    model = _style_model(args)
-    images, nrow = style_mixing_grid(
-        model, _seeds(args.rows, "--rows"), _seeds(args.cols, "--cols"), args.layers, args.truncation
-    )
-    out = Path(args.out) if args.out else Path(args.run) / f"style-mix-{args.layers}.png"
+    out = output_file(args.out or Path(args.run) / f"style-mix-{args.layers}.png", {".png"})
+    rows, cols = _seeds(args.rows, "--rows"), _seeds(args.cols, "--cols")
+    model = _style_model(args, images=(len(rows) + 1) * (len(cols) + 1))
+    images, nrow = style_mixing_grid(model, rows, cols, args.layers, args.truncation)
     save_image_grid(images, out, nrow=nrow)
     print(f"wrote the style-mixing grid ({args.layers} styles from the rows) to {out}")
     return 0
@@ -411,13 +423,13 @@ def _cmd_interpolate(args: argparse.Namespace) -> int:
     from gankit.report.plots import save_image_grid
     from gankit.report.style import interpolation_frames, interpolation_grid, save_gif
 
-    model = _style_model(args)
+    suffix = ".gif" if args.gif else ".png"
+    out = output_file(args.out or Path(args.run) / f"interpolate-{args.space}{suffix}", {suffix})
     seeds = _seeds(args.seeds, "--seeds")
+    model = _style_model(args, images=len(seeds) * args.steps)
     if args.gif:
-        out = Path(args.out) if args.out else Path(args.run) / f"interpolate-{args.space}.gif"
         save_gif(interpolation_frames(model, seeds, args.space, args.steps, args.truncation), out)
     else:
-        out = Path(args.out) if args.out else Path(args.run) / f"interpolate-{args.space}.png"
         images, nrow = interpolation_grid(model, seeds, args.space, args.steps, args.truncation)
         save_image_grid(images, out, nrow=nrow)
     print(f"wrote the {args.space}-space interpolation to {out}")
@@ -428,9 +440,10 @@ def _cmd_noise(args: argparse.Namespace) -> int:
     from gankit.report.plots import save_image_grid
     from gankit.report.style import noise_figure
 
-    model = _style_model(args)
-    images, nrow = noise_figure(model, _seeds(args.seeds, "--seeds"), args.draws, args.show, truncation=args.truncation)
-    out = Path(args.out) if args.out else Path(args.run) / "noise.png"
+    out = output_file(args.out or Path(args.run) / "noise.png", {".png"})
+    seeds = _seeds(args.seeds, "--seeds")
+    model = _style_model(args, images=len(seeds) * (args.draws + args.show + 2))
+    images, nrow = noise_figure(model, seeds, args.draws, args.show, truncation=args.truncation)
     save_image_grid(images, out, nrow=nrow)
     print(f"wrote the noise figure ({args.show} draws, no noise, per-pixel std over {args.draws}) to {out}")
     return 0
@@ -440,13 +453,14 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     from gankit import api
     from gankit.translation import translate_files
 
+    out = output_folder(args.out)
     model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
     if "translate" not in model.capabilities():
         raise GankitError(
             f"{model.run_config.model_name} models cannot translate; they {', '.join(model.capabilities())}"
         )
-    out = Path(args.out)
-    written = translate_files(model, args.inputs, args.direction, out, grid=args.grid, size=args.size)
+    written = translate_files(model, args.inputs, args.direction, out, grid=args.grid, size=args.size,
+                              overwrite=args.overwrite)
     print(f"wrote {len(written)} {'comparisons' if args.grid else 'translations'} ({args.direction}) to {out}")
     return 0
 
@@ -465,8 +479,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from gankit.config import DataConfig, apply_overrides, from_dict
     from gankit.data import load_data
     from gankit.metrics.evaluator import FLOOR_SUFFIX, Evaluator
+    from gankit.rundir import RunDirectory
     from gankit.training.loop import write_json
 
+    out = output_file(RunDirectory(args.run).evaluation, {".json"}, "the run's eval.json")
     model = api.load(args.run, device=args.device)
     config = model.run_config
     raw = {"data": dict(vars(config.data), **({"spec": args.data} if args.data else {}))}
@@ -492,7 +508,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for key in scores:
         floor = results.get(key + FLOOR_SUFFIX)  # model metrics (e.g. cycle L1) have none
         print(f"{key:<{width}}  {results[key]:>10.4g}  {'-' if floor is None else f'{floor:.4g}':>10}")
-    out = Path(args.run) / "eval.json"
     write_json(out, evaluator.record(model.step, results))
     print(f"wrote {out}")
     return 0
@@ -537,13 +552,17 @@ def _cmd_features(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from gankit.report.html import write_report
 
-    print(f"wrote {write_report(Path(args.run), Path(args.out) if args.out else None)}")
+    out = output_file(args.out, {".html", ".htm"}) if args.out else None
+    print(f"wrote {write_report(Path(args.run), out)}")
     return 0
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from gankit import api
 
+    output_file(args.out, {".csv"})
+    if args.maps:
+        output_folder(args.maps, "--maps")
     result = api.score(
         args.run, data=args.data, out=args.out, maps=args.maps, threshold=args.threshold, quantile=args.quantile,
         normal_classes=_class_list(args.normal_classes, "--normal-classes"),
@@ -568,18 +587,18 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from gankit.config import DataConfig, parse_list
+    from gankit.config import DataConfig
     from gankit.data import describe, load_data, preview_grid
     from gankit.report.plots import plot_points, save_image_grid
 
-    classes = [int(c) for c in parse_list(args.classes, "--classes")] if args.classes else None
+    out = output_file(args.preview, {".png"}, "--preview") if args.preview else None
+    classes = _class_list(args.classes, "--classes")
     config = DataConfig(
         spec=args.spec, image_size=args.size, channels=args.channels, classes=classes, split=args.split, seed=args.seed
     )
     data = load_data(config)
     print(describe(data))
-    if args.preview:
-        out = Path(args.preview)
+    if out is not None:
         if data.kind == "points":
             plot_points(data.x[:2500], out, data.modes, title=data.name)
         else:
@@ -596,6 +615,14 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:  # Ctrl-C anywhere, the imports included
+        print("gankit: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     from gankit.training.loop import TrainingInterrupted
 
@@ -604,14 +631,18 @@ def main(argv: list[str] | None = None) -> int:
     except GankitError as error:
         if args.debug:
             traceback.print_exc()
-        print(f"gankit: error: {error}", file=sys.stderr)
+        print(f"gankit: error: {one_line(error)}", file=sys.stderr)
         return 2
     except TrainingInterrupted as stop:
         print(f"gankit: {stop}", file=sys.stderr)
         return 128 + stop.signum
-    except KeyboardInterrupt:
-        print("gankit: interrupted", file=sys.stderr)
-        return 130
+
+
+def one_line(error: Exception) -> str:
+    """An error as one printable line: text that came from files or paths (a name with an escape
+    code, a message with a newline) can never move the cursor or recolour the terminal."""
+    text = " ".join(str(error).split("\n"))
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":

@@ -135,9 +135,13 @@ class RunLock:
             os.close(fd)
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "verb": self.verb,
                  "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-        os.ftruncate(fd, 0)
-        os.write(fd, (json.dumps(owner) + "\n").encode())
         self.fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, (json.dumps(owner) + "\n").encode())
+        except OSError as error:
+            self.release()
+            raise GankitError(f"cannot write to run directory {self.path.parent}: {error.strerror}") from None
 
     def _holder(self) -> str:
         try:

@@ -42,6 +42,21 @@ def find_images(inputs: list[str | Path]) -> list[tuple[Path, Path]]:
     return found
 
 
+def refuse_overwriting_inputs(inputs: list[str | Path], found: list[tuple[Path, Path]], out: Path) -> None:
+    """A GankitError, before anything is translated, when ``out`` is an input folder or a
+    translation would be written over an input file."""
+    target = Path(out).resolve()
+    for item in map(Path, inputs):
+        if item.is_dir() and item.resolve() == target:
+            raise GankitError(f"--out {out} is the input folder {item}: the translations would replace the "
+                              "inputs; choose another --out (or give --overwrite)")
+    sources = {path.resolve() for path, _ in found}
+    for _, name in found:
+        if (target / name).resolve() in sources:
+            raise GankitError(f"translating would write over the input {out / name}; choose another --out "
+                              "(or give --overwrite)")
+
+
 def translate_files(
     model,
     inputs: list[str | Path],
@@ -50,12 +65,14 @@ def translate_files(
     *,
     grid: bool = False,
     size: int | None = None,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write ``model``'s translation of every input image to ``out``; returns the files written.
 
     Images are decoded like training data (shorter side to ``size``, default the
     training size, then centre-cropped), with the model's channel count.
     ``grid`` writes input | translation | reconstruction side by side instead.
+    An input is never written over (nor is an input folder the output) unless ``overwrite``.
     """
     channels, trained_size = model.data_shape[0], model.data_shape[-1]
     size = size or trained_size
@@ -64,6 +81,8 @@ def translate_files(
     back = "b2a" if direction == "a2b" else "a2b"
     written = []
     found = find_images(inputs)
+    if not overwrite:
+        refuse_overwriting_inputs(inputs, found, out)
     for start in range(0, len(found), CHUNK):
         chunk = found[start : start + CHUNK]
         images = []

@@ -1,9 +1,7 @@
 import errno
 import os
 import pickle
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 
@@ -172,21 +170,6 @@ def test_a_damaged_checkpoint_skipped_by_a_reader_is_named(tmp_path, capsys):
     assert latest_checkpoint(tmp_path).name == "step-000000001.pt"
     err = capsys.readouterr().err
     assert "skipped" in err and "step-000000002.pt" in err and "would run code" in err
-
-
-@pytest.fixture
-def file_size_limit():
-    """A real write failure from the kernel (EFBIG past RLIMIT_FSIZE), which torch.save turns into
-    'RuntimeError: ... inline_container.cc ... unexpected pos' exactly as it does a full disk."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
-    def limit(size):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
-
-    yield limit
-    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-    signal.signal(signal.SIGXFSZ, previous)
 
 
 def test_a_real_failed_write_keeps_the_previous_checkpoint(tmp_path, file_size_limit):

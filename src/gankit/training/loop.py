@@ -174,7 +174,7 @@ class Trainer:
         try:
             self._prepare_run_dir()
         except BaseException:
-            self._release()
+            self._remove_unused_run_dir()
             raise
 
     def _prepare_run_dir(self) -> None:
@@ -226,12 +226,14 @@ class Trainer:
 
     def _remove_unused_run_dir(self) -> None:
         """A run that this process created and that failed in set-up (a bad data spec, say) leaves
-        no directory behind: it holds only the files written here, and nothing a user saved."""
-        self._release()
-        if not self.created_run_dir:
+        no directory behind: it holds only the files written here, and nothing a user saved.
+        Only the lock's owner removes anything: a process refused by the lock touches nothing."""
+        if self.lock is None or not self.created_run_dir:
+            self._release()
             return
         for path in (self.run.config, self.run.metrics):
             path.unlink(missing_ok=True)
+        self._release()
         try:
             self.run_dir.rmdir()
         except OSError:  # something else was put there meanwhile: keep it
