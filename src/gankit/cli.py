@@ -14,7 +14,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from gankit.errors import GankitError
+from gankit.errors import GankitError, one_line
 from gankit.outputs import output_file, output_folder
 
 EXAMPLES = {
@@ -107,7 +107,7 @@ class _OneLineParser(argparse.ArgumentParser):
     """Usage errors as one line, like every other gankit error (the usage is one --help away)."""
 
     def error(self, message: str) -> None:
-        self.exit(2, f"gankit: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"gankit: error: {one_line(message)} (see '{self.prog} --help')\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -377,15 +377,24 @@ def _sample_options(model, **options):
     return given
 
 
+MAX_SEEDS = 10_000  # rows, columns or path points of one figure
+
+
 def _seeds(text: str, flag: str) -> list[int]:
     """'1,2,3', '0-5' or a mix ('0-2,7') -> a list of seeds."""
-    seeds = []
+    ranges = []
     try:
         for part in filter(None, (p.strip() for p in text.split(","))):
             first, dash, last = part.partition("-")
-            seeds += list(range(int(first), int(last) + 1)) if dash else [int(first)]
+            ranges.append(range(int(first), int(last) + 1) if dash else range(int(first), int(first) + 1))
     except ValueError:
         raise GankitError(f"{flag} takes seeds like 1,2,3 or 0-5, got {text!r}") from None
+    count = sum(map(len, ranges))
+    if count > MAX_SEEDS:  # counted before any list is built: '0-999999999' is one line, not a MemoryError
+        raise GankitError(f"{flag} names {count:,} seeds; a figure takes at most {MAX_SEEDS:,}")
+    seeds = [seed for seeds in ranges for seed in seeds]
+    if any(not 0 <= seed < 2**32 for seed in seeds):
+        raise GankitError(f"{flag}: seeds must be in 0..{2**32 - 1}")
     if not seeds:
         raise GankitError(f"{flag} names no seed")
     return seeds
@@ -637,12 +646,6 @@ def _run(argv: list[str] | None) -> int:
         print(f"gankit: {stop}", file=sys.stderr)
         return 128 + stop.signum
 
-
-def one_line(error: Exception) -> str:
-    """An error as one printable line: text that came from files or paths (a name with an escape
-    code, a message with a newline) can never move the cursor or recolour the terminal."""
-    text = " ".join(str(error).split("\n"))
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":

@@ -8,3 +8,10 @@ status 2; any other exception is a bug and keeps its traceback.
 
 class GankitError(Exception):
     """A problem with the user's input, reported without a traceback."""
+
+
+def one_line(text: object) -> str:
+    """``text`` as one printable line: what came from files, paths or arguments (a name with an
+    escape code, a message with a newline) can never move the cursor or recolour a terminal."""
+    flat = " ".join(str(text).splitlines())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in flat)

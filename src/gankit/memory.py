@@ -42,7 +42,7 @@ def check_fits(needed: int, what: str, hint: str) -> None:
     """GankitError when ``needed`` bytes of RAM exceed what this machine has available."""
     available, total = available_memory()
     if needed > available:
-        raise GankitError(f"{what} needs about {human(needed)} of memory; this machine has {human(available)} "
+        raise GankitError(f"{what}: about {human(needed)} of memory needed; this machine has {human(available)} "
                           f"available ({human(total)} in all); {hint}")
 
 
@@ -51,4 +51,4 @@ def check_disk(folder: Path, needed: int, what: str) -> None:
     existing = next((p for p in (Path(folder), *Path(folder).parents) if p.exists()), Path("."))
     free = shutil.disk_usage(existing).free
     if needed > free:
-        raise GankitError(f"{what} needs about {human(needed)} of disk; {existing} has {human(free)} free")
+        raise GankitError(f"{what}: about {human(needed)} of disk needed; {existing} has {human(free)} free")

@@ -27,11 +27,11 @@ def output_file(path: str | Path, suffixes: set[str] | list[str], flag: str = "-
     exists or can be made, and writable; never a folder, a device or other special file."""
     path = _checked_names(path, flag)
     allowed = "/".join(sorted(suffixes))
+    if path.is_dir():
+        raise GankitError(f"{flag} {path} is a folder; give a file name ending in {allowed}")
     if path.suffix.lower() not in suffixes:
         what = f"has an unknown extension {path.suffix!r}" if path.suffix else "has no extension"
         raise GankitError(f"{flag} {path} {what}; give a file name ending in {allowed}")
-    if path.is_dir():
-        raise GankitError(f"{flag} {path} is a folder; give a file name ending in {allowed}")
     if path.exists() or path.is_symlink():
         mode = os.lstat(path).st_mode
         if not stat.S_ISREG(mode):

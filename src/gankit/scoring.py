@@ -51,7 +51,7 @@ def score(
 ) -> ScoreResult:
     """Score the test part of the run's protocol (or of ``data``, a spec with the run's image size)."""
     from gankit import api
-    from gankit.data.anomaly import load_anomaly
+    from gankit.data.anomaly import is_folder_protocol, load_anomaly
     from gankit.metrics.anomaly import image_metrics, pixel_metrics
 
     model = run if isinstance(run, GANModel) else api.load(run, device=device)
@@ -68,7 +68,11 @@ def score(
         changes["spec"] = data
     if normal_classes is not None or anomaly_classes is not None:
         changes.update(normal_classes=normal_classes, anomaly_classes=anomaly_classes)
-    test = load_anomaly(replace(config, **changes), "test")
+    test_config = replace(config, **changes)
+    if (normal_classes is not None or anomaly_classes is not None) and is_folder_protocol(test_config):
+        raise GankitError(f"{test_config.spec} defines its own normal and anomalous images; class lists "
+                          "(--normal-classes, --anomaly-classes) apply to labelled sets such as mnist")
+    test = load_anomaly(test_config, "test")
     if tuple(test.data.shape) != tuple(model.data_shape):
         raise GankitError(f"{test.data.name} gives images of shape {test.data.shape}, the model takes {model.data_shape}")
 

@@ -16,9 +16,12 @@ import torch
 
 from gankit.data.images import DECODE_ERRORS, IMAGE_EXTENSIONS, decode_file, to_signed
 from gankit.errors import GankitError
+from gankit.memory import check_fits
 from gankit.report.plots import save_image_grid
 
 CHUNK = 16  # images decoded and translated at a time, to bound memory on large folders
+MAX_SIZE = 4096  # as data.image_size
+ACTIVATION_CHANNELS = 256  # a rough bound on a translator's activation planes per pixel, for the estimate
 
 
 def find_images(inputs: list[str | Path]) -> list[tuple[Path, Path]]:
@@ -76,8 +79,11 @@ def translate_files(
     """
     channels, trained_size = model.data_shape[0], model.data_shape[-1]
     size = size or trained_size
-    if size <= 0 or size % 4:
-        raise GankitError(f"--size must be a positive multiple of 4, got {size}")
+    if size <= 0 or size % 4 or size > MAX_SIZE:
+        raise GankitError(f"--size must be a positive multiple of 4 up to {MAX_SIZE}, got {size}")
+    # The generator's widest activations hold about ACTIVATION_CHANNELS planes per image.
+    check_fits(CHUNK * ACTIVATION_CHANNELS * size * size * 4, f"translating {CHUNK} images of {size} x {size} pixels",
+               "lower --size")
     back = "b2a" if direction == "a2b" else "a2b"
     written = []
     found = find_images(inputs)

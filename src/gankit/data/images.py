@@ -26,6 +26,7 @@ from torch import Tensor
 from torchvision.transforms import InterpolationMode
 
 from gankit.errors import GankitError
+from gankit.memory import check_fits
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 GREY_MODES = frozenset({"1", "L", "LA", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
@@ -118,6 +119,9 @@ def to_signed(image: Tensor) -> Tensor:
 
 def grey_to_signed(x: Tensor, size: int, channels: int | None) -> Tensor:
     """[N, C, size, size] in [-1, 1] from grey float images [N, 1, H, W] in [0, 1]."""
+    # The resize, the clamp and the RGB copy each hold a full set: refuse what cannot fit, up front.
+    check_fits(3 * x.shape[0] * (channels or 1) * size * size * 4, f"{x.shape[0]} images of {size} x {size} pixels",
+               "lower data.image_size")
     x = resize_batch(x, size).clamp(0.0, 1.0).mul_(2.0).sub_(1.0)  # antialiased bilinear can overshoot
     return x.repeat(1, 3, 1, 1) if channels == 3 else x  # [N, C, size, size]
 

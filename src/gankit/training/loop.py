@@ -39,6 +39,7 @@ from gankit.metrics.evaluator import Evaluator
 from gankit.models import get_model_class
 from gankit.models.base import GANModel
 from gankit.files import write_text
+from gankit.memory import check_fits
 from gankit.report.html import write_report
 from gankit.report.plots import save_samples
 from gankit.rundir import RunDirectory
@@ -130,8 +131,25 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def build_model(config: RunConfig, data_shape: tuple[int, ...]) -> GANModel:
-    return get_model_class(config.model_name)(config.model, tuple(data_shape))
+def build_model(config: RunConfig, data_shape: tuple[int, ...], *, training: bool = False) -> GANModel:
+    """The variant of ``config`` for data of ``data_shape``, once its weights are known to fit in
+    memory (with their gradients and two optimizer moments each when ``training``)."""
+    model_class = get_model_class(config.model_name)
+    check_model_fits(model_class, config, tuple(data_shape), copies=4 if training else 1)
+    return model_class(config.model, tuple(data_shape))
+
+
+def check_model_fits(model_class: type[GANModel], config: RunConfig, data_shape: tuple[int, ...], copies: int) -> None:
+    # Built on the meta device first: shapes without storage, so a latent_dim of 10^8 is an
+    # estimate and a one-line refusal, not the allocator's traceback.
+    try:
+        with torch.device("meta"):
+            probe = model_class(config.model, data_shape)
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):
+        return  # a variant that cannot be built without storage is simply not estimated
+    count = sum(t.numel() for t in probe.state_dict().values())
+    check_fits(copies * 4 * count, f"a {config.model_name} model with {count:,} parameters",
+               "lower the model's widths, latent_dim or data.image_size")
 
 
 class _StopSignals:
@@ -178,7 +196,11 @@ class Trainer:
             raise
 
     def _prepare_run_dir(self) -> None:
-        self.created_run_dir = not self.run_dir.exists()
+        # The highest folder this run creates (runs/ itself, for a first default --out): what a
+        # failed set-up removes again.
+        missing = [p for p in (self.run_dir, *self.run_dir.parents) if not p.exists()]
+        self.created_root = missing[-1] if missing else None
+        self.created_run_dir = bool(missing)
         if self.dist.is_main and self.run_dir.is_dir():
             # One training process owns a run directory, from before its checks until it is done:
             # a second one into the same --out is refused with the holder's pid.
@@ -234,10 +256,13 @@ class Trainer:
         for path in (self.run.config, self.run.metrics):
             path.unlink(missing_ok=True)
         self._release()
-        try:
-            self.run_dir.rmdir()
-        except OSError:  # something else was put there meanwhile: keep it
-            pass
+        for folder in (self.run_dir, *self.run_dir.parents):
+            try:
+                folder.rmdir()
+            except OSError:  # something else was put there meanwhile: keep it
+                return
+            if folder == self.created_root:
+                return
 
     # --- set-up -----------------------------------------------------------------------------
     def setup(self) -> None:
@@ -249,7 +274,7 @@ class Trainer:
         # The end-of-training evaluation needs two real halves: a data set too small for it is
         # refused now, not after the whole budget is spent.
         Evaluator.sample_count(self.data, train.eval_samples)
-        self.model = build_model(self.config, self.data.shape).to(self.device)
+        self.model = build_model(self.config, self.data.shape, training=True).to(self.device)
         if train.channels_last and self.model.is_image_model:
             self.model.to(memory_format=torch.channels_last)
         self.model.optimizers = self.model.configure_optimizers()
