@@ -233,6 +233,9 @@ def test_random_argument_vectors_end_in_success_or_one_line(world, verb, tmp_pat
     @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(argv=argument_vectors(verb))
     def check(argv):
+        os.chdir(root)
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
         os.chdir(scratch)
         head = [verb] + ([paths[RUN_OF[verb]]] if verb in RUN_OF else [])
         if verb == "translate":
@@ -252,8 +255,6 @@ def test_random_argument_vectors_end_in_success_or_one_line(world, verb, tmp_pat
         if code == 2:
             assert err.startswith("gankit: error: ") and err.count("\n") == 1, (argv, err)
         assert "Traceback" not in err and "\x1b" not in err, (argv, err)
-        shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir()
 
     before = {k: v for k, v in snapshot(root).items() if not k.startswith("files")}
     try:
