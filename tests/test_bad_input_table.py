@@ -154,6 +154,11 @@ CASES = [
     ("data toy:ring8 --classes x", "expects labels"),
     ("data digits --size 0", "image_size"),
     ("verb-that-does-not-exist", "invalid choice"),
+    ("sample {gan} --n -5", "must be > 0"),
+    ("translate {cycle} {img} --direction x2y --out {tmp}/t", "invalid choice: 'x2y'"),
+    ("score {detector} --threshold 2 --out {tmp}/s.csv", "must be in (0, 1)"),
+    ("score {detector} --threshold 0.5 --quantile 0.9", "not allowed with argument"),
+    ("eval {gan} --set model.latent_dim=1", "changes only data.* settings"),
 ]
 
 
@@ -182,7 +187,7 @@ def test_bad_input_is_one_line_and_writes_nothing(world, template, message, caps
 
 def test_the_table_counts():
     """docs/RELIABILITY.md quotes these counts."""
-    assert len(CASES) == 71
+    assert len(CASES) == 76
 
 
 # --- hypothesis: random argument vectors for every verb --------------------------------------

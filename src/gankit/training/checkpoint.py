@@ -26,7 +26,6 @@ import math
 import os
 import pickle
 import re
-import shutil
 import stat
 import sys
 import warnings
@@ -39,6 +38,7 @@ import torch
 
 from gankit.errors import GankitError
 from gankit.files import WriteFailed, atomic_write, remove_stale_temporaries
+from gankit.memory import check_disk
 
 FORMAT = "gankit.checkpoint"
 FORMAT_VERSION = 2
@@ -292,11 +292,4 @@ def estimated_size(model: torch.nn.Module) -> int:
 
 def check_free_space(directory: Path, needed: int) -> None:
     """GankitError when the disk of ``directory`` has less than ``needed`` bytes free."""
-    directory = Path(directory)
-    existing = next((p for p in (directory, *directory.parents) if p.exists()), Path("."))
-    free = shutil.disk_usage(existing).free
-    if free < needed:
-        raise GankitError(
-            f"only {free / 2**20:.1f} MiB free on the disk of {directory}, but one checkpoint needs about "
-            f"{needed / 2**20:.1f} MiB; free some space or choose another --out"
-        )
+    check_disk(directory, needed, "one checkpoint (free some space or choose another --out)")
