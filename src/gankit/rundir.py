@@ -83,6 +83,11 @@ class RunDirectory:
         return self.path / "checkpoints"
 
     @property
+    def normalization(self) -> Path:
+        """A detector's calibration statistics (score normalisation and threshold)."""
+        return self.path / "normalization.json"
+
+    @property
     def tensorboard(self) -> Path:
         return self.path / "tensorboard"
 

@@ -30,6 +30,7 @@ from torch import Tensor
 from gankit.data.images import model_images
 from gankit.errors import GankitError
 from gankit.files import write_text
+from gankit.rundir import RunDirectory
 
 
 @dataclass
@@ -198,4 +199,4 @@ class AnomalyDetector:
             x = x[chosen[: self.config.max_calibration_images]]
         stats = self.calibrate(x)
         payload = {"source": f"{held_out.data.name} (calibration part)", **stats}
-        write_text(context.run_dir / "normalization.json", json.dumps(payload, indent=2) + "\n")
+        write_text(RunDirectory(context.run_dir).normalization, json.dumps(payload, indent=2) + "\n")

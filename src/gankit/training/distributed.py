@@ -28,11 +28,8 @@ import torch.distributed as torch_dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from gankit.data.stream import SEED_STRIDE
 from gankit.errors import GankitError
 
-# Per-rank seeds are seed + SEED_STRIDE * rank: far apart, and rank 0 keeps the run's seed.
-RANK_SEED_STRIDE = SEED_STRIDE
 
 
 class DistributedNetwork(DistributedDataParallel):

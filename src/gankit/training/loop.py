@@ -53,7 +53,8 @@ from gankit.training.checkpoint import (
     refused_checkpoints,
     save_checkpoint,
 )
-from gankit.training.distributed import RANK_SEED_STRIDE, Distributed
+from gankit.data.stream import SEED_STRIDE
+from gankit.training.distributed import Distributed
 from gankit.training.logging import MetricsWriter, RunningMeans
 from gankit.training.precision import Precision
 
@@ -301,7 +302,7 @@ class Trainer:
             self._restore(latest_checkpoint(self.checkpoint_dir))
         elif self.dist.enabled:
             # Weights were initialised alike (and DDP copies rank 0's); noise must differ per rank.
-            seed_everything(train.seed + RANK_SEED_STRIDE * self.dist.rank)
+            seed_everything(train.seed + SEED_STRIDE * self.dist.rank)  # rank 0 keeps the run's seed
         self.wrappers = self._wrap_networks()
 
     def _wrap_networks(self) -> dict[str, nn.Module]:
@@ -341,7 +342,7 @@ class Trainer:
             return
         # Another process count than the checkpoint's: the data order continues where it stopped,
         # but the noise is new (seeded by rank and step), so this resume is not bit-exact.
-        seed_everything(self.config.train.seed + RANK_SEED_STRIDE * self.dist.rank + self.step)
+        seed_everything(self.config.train.seed + SEED_STRIDE * self.dist.rank + self.step)
         if self.dist.is_main:
             print(f"note: the checkpoint was written by {len(per_rank)} process(es), this run has "
                   f"{self.dist.world_size}; random streams are re-seeded (not a bit-exact resume)")
