@@ -161,8 +161,9 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--n", type=_positive, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=_seed, default=0, help="seed of the latents (default 0)")
     sample.add_argument("--out", help="output file or folder (default RUN/sample-seedS.png)")
-    sample.add_argument("--format", choices=["png", "npy", "folder"], default="png",
-                        help="png: one grid (a scatter plot for 2-D data); npy: an array; folder: one PNG each")
+    sample.add_argument("--format", choices=["png", "npy", "folder"],
+                        help="png (default; npy when --out ends in .npy): one grid (a scatter plot for 2-D data); "
+                             "npy: an array; folder: one PNG each (npy and folder stream to disk in batches)")
     sample.add_argument("--checkpoint", help="a checkpoint file instead of the run's latest")
     sample.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     sample.add_argument("--truncation", type=float, metavar="PSI",
@@ -364,15 +365,16 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from gankit import api
     from gankit.sampling import FORMATS, check_sample_request, write_samples
 
-    suffix = FORMATS[args.format]
+    fmt = args.format or ("npy" if args.out and Path(args.out).suffix.lower() == ".npy" else "png")
+    suffix = FORMATS[fmt]
     out = Path(args.out) if args.out else Path(args.run) / f"sample{'s' if not suffix else ''}-seed{args.seed}{suffix}"
     out = output_file(out, {suffix}) if suffix else output_folder(out)
     model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
     if "sample" not in model.capabilities():
         raise GankitError(f"{model.run_config.model_name} models cannot sample; they {', '.join(model.capabilities())}")
     options = _sample_options(model, truncation=args.truncation, cutoff=args.cutoff)
-    check_sample_request(tuple(model.data_shape), args.n, args.format, out)
-    write_samples(model, args.n, args.format, out, seed=args.seed, options=options, modes=_modes_of(model))
+    check_sample_request(tuple(model.data_shape), args.n, fmt, out)
+    write_samples(model, args.n, fmt, out, seed=args.seed, options=options, modes=_modes_of(model))
     print(f"wrote {args.n} samples to {out}")
     return 0
 

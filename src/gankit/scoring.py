@@ -14,6 +14,7 @@ nothing about it feeds back into any choice.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 import torch
 
 from gankit.errors import GankitError
+from gankit.files import write_text
 from gankit.models.base import GANModel
 
 DEFAULT_THRESHOLD = 0.5  # normalised units: the run's threshold_quantile of normal scores
@@ -137,12 +139,12 @@ def _write(out: Path, rows: list[dict[str, Any]], metrics: dict[str, float], tes
     from gankit.report.anomaly import save_ranked
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    files = {"csv": out, "metrics": out.with_suffix(".json")}
-    files["metrics"].write_text(json.dumps(metrics, indent=2) + "\n")
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    files = {"csv": write_text(out, table.getvalue()), "metrics": out.with_suffix(".json")}
+    write_text(files["metrics"], json.dumps(metrics, indent=2) + "\n")
     vmax = output.maps.max().item()
     k = min(RANKED_SHOWN, len(rows))
     for most in (True, False):
