@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import traceback
 from pathlib import Path
@@ -631,6 +632,10 @@ COMMANDS = {
 }
 
 
+PATH_ERRORS = {errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM,
+               errno.ELOOP, errno.EROFS, errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _run(argv)
@@ -645,10 +650,15 @@ def _run(argv: list[str] | None) -> int:
 
     try:
         return COMMANDS[args.verb](args)
-    except GankitError as error:
+    except (GankitError, OSError) as error:
+        # An OSError about a path the user gave (a name too long, a folder that is a file, no
+        # permission) is bad input too, wherever it surfaces; any other OSError is a bug.
+        if isinstance(error, OSError) and (error.filename is None or error.errno not in PATH_ERRORS):
+            raise
         if args.debug:
             traceback.print_exc()
-        print(f"gankit: error: {one_line(error)}", file=sys.stderr)
+        text = error if isinstance(error, GankitError) else f"{error.filename}: {error.strerror}"
+        print(f"gankit: error: {one_line(text)}", file=sys.stderr)
         return 2
     except TrainingInterrupted as stop:
         print(f"gankit: {stop}", file=sys.stderr)
