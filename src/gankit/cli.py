@@ -213,6 +213,8 @@ def _parser() -> argparse.ArgumentParser:
     features.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB (train)")
     features.add_argument("--epochs", type=int, help="training epochs (train; default 3, more for small data sets)")
     features.add_argument("--device", default="cpu", help="cpu (default), cuda or auto (train)")
+    features.add_argument("--if-missing", action="store_true",
+                          help="train only when no classifier for this data, size and channels is cached (train)")
     features.add_argument("--weights", metavar="FILE", help="a downloaded InceptionV3 weights file (inception)")
     features.add_argument("--download", action="store_true", help="download the InceptionV3 weights (inception)")
 
@@ -510,7 +512,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
     from gankit.config import DataConfig
 
     if args.action == "train":
-        from gankit.metrics.features.classifier import train_classifier
+        from gankit.metrics.features.classifier import cached_classifier, train_classifier
         from gankit.training.loop import resolve_device
 
         if not args.data:
@@ -518,6 +520,9 @@ def _cmd_features(args: argparse.Namespace) -> int:
         if args.epochs is not None and args.epochs <= 0:
             raise GankitError(f"--epochs must be > 0, got {args.epochs}")
         config = DataConfig(spec=args.data, image_size=args.size, channels=args.channels)
+        if args.if_missing and cached_classifier(config):
+            print(f"a classifier for {args.data} is cached: {cached_classifier(config)}")
+            return 0
         train_classifier(config, epochs=args.epochs, device=resolve_device(args.device))
     elif args.action == "inception":
         from gankit.metrics.features.inception import install_inception_weights

@@ -96,6 +96,12 @@ def classifier_dir(data: Data) -> Path:
     return cache_dir_for("classifier", data.name, size, channels)
 
 
+def cached_classifier(config: DataConfig) -> Path | None:
+    """The cache folder of a trained classifier for ``config``'s data set, or None."""
+    folder = classifier_dir(load_data(classifier_data_config(config)))
+    return folder if (folder / WEIGHTS_FILE).is_file() else None
+
+
 def load_classifier(config: DataConfig | None, data: Data | None = None) -> ClassifierFeatures:
     """The cached classifier for ``config``'s data set (or for ``data``, already loaded);
     GankitError naming the command that trains it."""
