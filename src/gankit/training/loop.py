@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from gankit import __version__
 from gankit.config import RunConfig
 from gankit.data import BatchStream, Data, load_data
-from gankit.errors import GankitError
+from gankit.errors import GankitError, TrainingInterrupted
 from gankit.metrics.evaluator import Evaluator
 from gankit.models import get_model_class
 from gankit.models.base import GANModel
@@ -77,15 +77,6 @@ class TrainResult:
     losses: Path | None = None
     report: Path | None = None
     evaluation: dict[str, float] = field(default_factory=dict)
-
-
-class TrainingInterrupted(Exception):
-    """Raised after a signal stopped training and a checkpoint was saved."""
-
-    def __init__(self, signum: int, checkpoint: Path) -> None:
-        super().__init__(f"interrupted by {signal.Signals(signum).name}; checkpoint saved to {checkpoint}")
-        self.signum = signum
-        self.checkpoint = checkpoint
 
 
 def resolve_device(name: str) -> torch.device:
