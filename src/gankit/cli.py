@@ -40,8 +40,8 @@ VERBS: tuple[Verb, ...] = (
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gankit",
-        description="Generate (GAN, WGAN, WGAN-GP, StyleGAN), translate (CycleGAN) and detect anomalies "
-        "(AnoGAN, EGBAD, GANomaly, f-AnoGAN) with GANs, on a CPU, one GPU or many (torchrun).",
+        description="Generate, translate and detect anomalies with the GAN family ('gankit models' lists the "
+        "variants and their jobs), on a CPU, one GPU or many (torchrun).",
         epilog="Run 'gankit VERB --help' for the options and examples of each verb.",
     )
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")

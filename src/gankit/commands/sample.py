@@ -38,11 +38,12 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from gankit import api
+    from gankit.capabilities import Sampler
     from gankit.report.plots import save_image_grid, save_samples
 
     model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
-    if "sample" not in model.capabilities():
-        raise GankitError(f"{model.run_config.model_name} models cannot sample; they {', '.join(model.capabilities())}")
+    if not isinstance(model, Sampler):
+        raise GankitError(f"{model.name} models cannot sample; they {', '.join(model.capabilities())}")
     options = _sample_options(model, truncation=args.truncation, cutoff=args.cutoff)
     samples = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed), **options).cpu()
     default = {"png": f"sample-seed{args.seed}.png", "npy": f"sample-seed{args.seed}.npy", "folder": f"samples-seed{args.seed}"}
@@ -62,15 +63,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _sample_options(model, **options):
-    """The options the user set, passed on only when this model's sample() accepts them."""
-    import inspect
-
+    """The options the user set, passed on only when this model declares them (``sample_options``)."""
     given = {name: value for name, value in options.items() if value is not None}
-    accepted = inspect.signature(model.sample).parameters
-    refused = [name for name in given if name not in accepted]
+    refused = [name for name in given if name not in model.sample_options]
     if refused:
         flags = ", ".join(f"--{name}" for name in refused)
-        raise GankitError(f"{model.run_config.model_name} models do not take {flags} (their sample() has no such option)")
+        raise GankitError(f"{model.name} models do not take {flags} (their sample() has no such option)")
     return given
 
 

@@ -15,7 +15,7 @@ EXAMPLES = """examples:
 
 
 def arguments(score: argparse.ArgumentParser) -> None:
-    score.add_argument("run", help="run directory of anogan, egbad, ganomaly or fanogan")
+    score.add_argument("run", help="run directory of an anomaly detector (see 'gankit models')")
     score.add_argument(
         "--data", metavar="SPEC",
         help="test data (default: the run's own); defects:DIR | magnetic-tile:DIR | mnist[:DIR] etc. with classes",

@@ -28,13 +28,12 @@ def arguments(translate: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gankit import api
+    from gankit.capabilities import Translator
     from gankit.translation import translate_files
 
     model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
-    if "translate" not in model.capabilities():
-        raise GankitError(
-            f"{model.run_config.model_name} models cannot translate; they {', '.join(model.capabilities())}"
-        )
+    if not isinstance(model, Translator):
+        raise GankitError(f"{model.name} models cannot translate; they {', '.join(model.capabilities())}")
     out = Path(args.out)
     written = translate_files(model, args.inputs, args.direction, out, grid=args.grid, size=args.size)
     print(f"wrote {len(written)} {'comparisons' if args.grid else 'translations'} ({args.direction}) to {out}")

@@ -8,9 +8,13 @@ each computed once per evaluation and shared by every metric that needs it.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Literal
+
 import torch
 from torch import Tensor
 
+from gankit.capabilities import Sampler
 from gankit.data.dataset import Data
 from gankit.errors import GankitError
 
@@ -28,7 +32,34 @@ def gather(data: Data, indices: Tensor) -> Tensor:
 
 def generates_images(model, data: Data) -> bool:
     """Whether ``model`` samples and ``data`` holds images: what the image metrics apply to."""
-    return data.kind == "image" and callable(getattr(model, "sample", None))
+    return data.kind == "image" and isinstance(model, Sampler)
+
+
+class SampleMetric(ABC):
+    """Scores generated examples against real ones, a :class:`SampleSet` each; the Evaluator
+    draws the samples once, shares the features and adds each score's real-vs-real floor."""
+
+    name: ClassVar[str]
+    needs: ClassVar[Literal["samples", "features", "classifier"]]  # what of the SampleSets it reads
+
+    @abstractmethod
+    def applies_to(self, model: Any, data: Data) -> bool: ...
+
+    @abstractmethod
+    def compute(self, samples: SampleSet, reference: SampleSet) -> dict[str, float]: ...
+
+
+class ModelMetric(ABC):
+    """Judges the model itself (a translator's cycle consistency and translation FID) and
+    returns its own floors where one exists."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def applies_to(self, model: Any, data: Data) -> bool: ...
+
+    @abstractmethod
+    def compute(self, model: Any, data: Data, *, num_samples: int = 2500, seed: int = 0) -> dict[str, float]: ...
 
 
 class SampleSet:

@@ -6,7 +6,7 @@ every batch and the generator after every ``d_steps`` of them (the paper's
 k), so one loop step is one batch for every variant.
 
     model = GAN(GANConfig(loss="minimax", d_steps=1), data_shape=(1, 16, 16))
-    model.optimizers = model.configure_optimizers()
+    model.prepare_training()
     logs = model.train_step((x_real, y), step=0)
 """
 
@@ -19,45 +19,35 @@ import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
-from gankit.config import check_betas, check_positive
+from gankit.config import BETAS, POSITIVE, Settings, setting
 from gankit.errors import GankitError
-from gankit.models.base import GANModel
+from gankit.models.base import GANModel, GaussianLatent
 from gankit.models.gan.networks import MLP, DCGANDiscriminator, DCGANGenerator
 from gankit.nn import losses
 from gankit.nn.blocks import Norm
 
 
 @dataclass
-class NetworkConfig:
+class NetworkConfig(Settings):
     """Generator and discriminator shapes, shared by the GAN family."""
 
-    latent_dim: int = 64
+    latent_dim: int = setting(64, POSITIVE)
     network: Literal["auto", "dcgan", "mlp"] = "auto"  # auto: MLP for vectors, DCGAN for images
-    g_width: int = 64  # DCGAN channels at the highest resolution (doubling towards 4x4)
-    d_width: int = 64
+    g_width: int = setting(64, POSITIVE)  # DCGAN channels at the highest resolution (doubling towards 4x4)
+    d_width: int = setting(64, POSITIVE)
     g_norm: Norm = "batch"
     d_norm: Norm = "batch"
-    mlp_width: int = 256
-    mlp_depth: int = 3
-
-    def __post_init__(self) -> None:
-        for name in ("latent_dim", "g_width", "d_width", "mlp_width", "mlp_depth"):
-            if getattr(self, name) <= 0:
-                raise GankitError(f"model.{name} must be > 0, got {getattr(self, name)}")
+    mlp_width: int = setting(256, POSITIVE)
+    mlp_depth: int = setting(3, POSITIVE)
 
 
 @dataclass
 class GANConfig(NetworkConfig):
     loss: Literal["non_saturating", "minimax"] = "non_saturating"
-    d_steps: int = 1  # discriminator updates per generator update (the paper's k)
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)  # DCGAN's Adam settings
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_positive(self, "d_steps", "lr_g", "lr_d")
-        check_betas(self, "betas")
+    d_steps: int = setting(1, POSITIVE)  # discriminator updates per generator update (the paper's k)
+    lr_g: float = setting(2e-4, POSITIVE)
+    lr_d: float = setting(2e-4, POSITIVE)
+    betas: tuple[float, float] = setting((0.5, 0.999), BETAS)  # DCGAN's Adam settings
 
 
 def build_networks(config: NetworkConfig, data_shape: tuple[int, ...]):
@@ -103,7 +93,7 @@ class _Flatten(torch.nn.Module):
         return self.net(x.flatten(1))
 
 
-class GAN(GANModel):
+class GAN(GANModel, GaussianLatent):
     Config = GANConfig
     description = "GAN (Goodfellow 2014): BCE discriminator, non-saturating or minimax generator loss"
 
@@ -161,13 +151,3 @@ class GAN(GANModel):
             self.critic_updates_since_g.zero_()
             logs["loss_g"] = loss_g.item()
         return logs
-
-    @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n samples [n, *data_shape] from G in eval mode (batch norm uses running statistics)."""
-        was_training = self.training
-        self.eval()
-        try:
-            return self.generator(self.latent(n, self.config.latent_dim, generator))
-        finally:
-            self.train(was_training)
