@@ -12,6 +12,7 @@ from typing import Any
 
 from gankit.config import DataConfig, RunConfig, TrainConfig, from_dict
 from gankit.errors import GankitError
+from gankit.models.alad.model import ALAD
 from gankit.models.anogan.model import AnoGAN
 from gankit.models.base import GANModel
 from gankit.models.cyclegan.model import CycleGAN
@@ -33,6 +34,7 @@ MODELS: dict[str, type[GANModel]] = {
     "egbad": EGBAD,
     "ganomaly": GANomaly,
     "fanogan": FAnoGAN,
+    "alad": ALAD,
 }
 
 
