@@ -21,7 +21,7 @@ from gankit.data.dataset import Data
 from gankit.errors import GankitError
 from gankit.metrics import METRICS, get_metric
 from gankit.metrics.features import get_features
-from gankit.metrics.samples import FLOOR_SUFFIX, ModelMetric, SampleMetric, SampleSet, gather
+from gankit.metrics.samples import FLOOR_SUFFIX, ClassifierExtractor, ModelMetric, SampleMetric, SampleSet, gather
 
 
 class Evaluator:
@@ -74,7 +74,7 @@ class Evaluator:
         if metric.needs == "features" and self.extractor is None:
             return ("needs features, and neither a classifier nor the InceptionV3 weights are cached for "
                     f"{self.data.name}; train one with 'gankit features train --data {self.data.name}'")
-        if metric.needs == "classifier" and not callable(getattr(self.extractor, "probs", None)):
+        if metric.needs == "classifier" and not isinstance(self.extractor, ClassifierExtractor):
             return "needs --features classifier"
         return None
 
