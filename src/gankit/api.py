@@ -13,18 +13,12 @@ from pathlib import Path
 from typing import Any
 
 
-from gankit.config import (
-    RunConfig,
-    apply_overrides,
-    build_run_config,
-    default_config_path,
-    load_yaml,
-)
+from gankit.config import RunConfig, apply_overrides, default_config_path, load_yaml
 from gankit.errors import GankitError
-from gankit.models import get_model_class
+from gankit.models import build_run_config, get_model_class
 from gankit.models.base import GANModel
-from gankit.scoring import ScoreResult, score
 from gankit.rundir import RunDirectory
+from gankit.scoring import ScoreResult, score_model
 from gankit.training.checkpoint import latest_checkpoint, load_checkpoint, refused_checkpoints
 from gankit.training.loop import Trainer, TrainResult, build_model, resolve_device
 
@@ -141,8 +135,7 @@ def load(run_dir: str | Path, *, checkpoint: str | Path | None = None, device: s
     except (RuntimeError, ValueError, TypeError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise GankitError(f"{written} does not fit its own configuration: {reason}") from None
-    model.run_config = config
-    model.step = state.step
+    model.run_config, model.step = config, state.step
     return model.to(target).eval().requires_grad_(False)
 
 
@@ -155,6 +148,13 @@ def _run_model_name(run: RunDirectory) -> str | None:
     except (GankitError, AttributeError):
         return None
     return name if isinstance(name, str) else None
+
+
+def score(run: str | Path | GANModel, *, device: str = "cpu", **options: Any) -> ScoreResult:
+    """Score a test set with a trained detector: a run directory (loaded on ``device``) or a model;
+    ``options`` are those of :func:`gankit.scoring.score_model` (data, classes, out, maps, threshold, ...)."""
+    model = run if isinstance(run, GANModel) else load(run, device=device)
+    return score_model(model, **options)
 
 
 __all__ = ["ScoreResult", "TrainResult", "load", "make_config", "resume", "score", "train"]

@@ -21,7 +21,6 @@ from gankit.files import atomic_write
 from gankit.memory import check_disk, check_fits
 
 BATCH = 256  # samples drawn at a time when streaming
-FORMATS = {"png": ".png", "npy": ".npy", "folder": ""}  # --format -> the output's extension
 GRID_COPIES = 4  # a grid holds the samples, the padded grid, its 8-bit copy and the plot's buffers
 
 

@@ -32,14 +32,16 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from gankit import __version__
+from gankit.capabilities import FinishesTraining, TrainEndContext
 from gankit.config import RunConfig
 from gankit.data import BatchStream, Data, load_data
-from gankit.errors import GankitError
+from gankit.data.stream import SEED_STRIDE
+from gankit.errors import GankitError, TrainingInterrupted
+from gankit.files import write_text
+from gankit.memory import check_fits
 from gankit.metrics.evaluator import Evaluator
 from gankit.models import get_model_class
 from gankit.models.base import GANModel
-from gankit.files import write_text
-from gankit.memory import check_fits
 from gankit.report.html import write_report
 from gankit.report.plots import save_samples
 from gankit.rundir import RunDirectory
@@ -53,23 +55,11 @@ from gankit.training.checkpoint import (
     refused_checkpoints,
     save_checkpoint,
 )
-from gankit.data.stream import SEED_STRIDE
 from gankit.training.distributed import Distributed
 from gankit.training.logging import MetricsWriter, RunningMeans
 from gankit.training.precision import Precision
 
 PREVIEW_SEED = 1234  # the same latents in every grid, so grids show progress, not noise
-
-
-@dataclass
-class TrainEndContext:
-    """What a model's optional ``on_train_end(context)`` hook gets once the budget is spent:
-    enough to load held-out data (calibration) and to write files into the run."""
-
-    config: RunConfig
-    run_dir: Path
-    device: torch.device
-    data: Data  # the training data
 
 
 @dataclass
@@ -81,15 +71,6 @@ class TrainResult:
     losses: Path | None = None
     report: Path | None = None
     evaluation: dict[str, float] = field(default_factory=dict)
-
-
-class TrainingInterrupted(Exception):
-    """Raised after a signal stopped training and a checkpoint was saved."""
-
-    def __init__(self, signum: int, checkpoint: Path) -> None:
-        super().__init__(f"interrupted by {signal.Signals(signum).name}; checkpoint saved to {checkpoint}")
-        self.signum = signum
-        self.checkpoint = checkpoint
 
 
 def resolve_device(name: str) -> torch.device:
@@ -278,9 +259,9 @@ class Trainer:
         self.model = build_model(self.config, self.data.shape, training=True).to(self.device)
         if train.channels_last and self.model.is_image_model:
             self.model.to(memory_format=torch.channels_last)
-        self.model.optimizers = self.model.configure_optimizers()
+        self.model.run_config = self.config
         self.precision = Precision(train.precision, self.device)
-        self.model.grad_scalers = self.precision.grad_scalers(self.model.optimizers)
+        self.model.prepare_training(self.precision.grad_scalers)
         # A disk too full for one checkpoint is known now, not after hours of training.
         check_free_space(self.checkpoint_dir, estimated_size(self.model))
         self.stream = BatchStream(
@@ -327,7 +308,7 @@ class Trainer:
         for name, scaler_state in checkpoint.grad_scalers.items():
             if name in self.model.grad_scalers:
                 self.model.grad_scalers[name].load_state_dict(scaler_state)
-        self.step = checkpoint.step
+        self.step = self.model.step = checkpoint.step
         self.elapsed = checkpoint.elapsed_seconds
         self.nan_rollbacks = checkpoint.nan_rollbacks
         self.lr_scale = checkpoint.lr_scale
@@ -411,14 +392,14 @@ class Trainer:
                         raise TrainingInterrupted(stop.received or signal.SIGTERM, checkpoint)
             # The hook may change the model's state (calibration buffers), so the final
             # checkpoint is written after it even when one exists for this step.
-            hook = getattr(self.model, "on_train_end", None)
-            if callable(hook) and main:
+            finishes = isinstance(self.model, FinishesTraining)
+            if finishes and main:
                 # A hook that draws random numbers (AnoGAN's latent search) must not move the RNG
                 # state the checkpoint stores, or a resumed run would continue from another stream.
                 rng = capture_rng()
-                hook(TrainEndContext(self.config, self.run_dir, self.device, self.data))
+                self.model.on_train_end(TrainEndContext(self.config, self.run_dir, self.device, self.data))
                 restore_rng(rng)
-            if callable(hook) or not self._saved_at(checkpoint):
+            if finishes or not self._saved_at(checkpoint):
                 checkpoint = self._save_checkpoint()
         finally:
             bar.close()
@@ -433,9 +414,11 @@ class Trainer:
 
     def train_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
         """The model's train_step with this run's wrappers (DDP, compile) and precision."""
+        self.model.observe_batch(batch)
         with self.model.using(self.wrappers), self.precision.autocast():
             logs = self.model.train_step(batch, self.step)
         self.step += 1
+        self.model.step = self.step
         return logs
 
     def _synchronise(self, logs: dict[str, float], stop: bool) -> tuple[dict[str, float], bool]:
