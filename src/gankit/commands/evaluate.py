@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from gankit import api
     from gankit.config import DataConfig, apply_overrides, from_dict
     from gankit.data import load_data
-    from gankit.metrics.evaluator import FLOOR_SUFFIX, Evaluator
+    from gankit.metrics.evaluator import Evaluator
     from gankit.training.loop import write_json
 
     model = api.load(args.run, device=args.device)
@@ -60,13 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if not results:
         raise GankitError(f"no metric applies to {config.model_name} on {data.name}; "
                           f"for images train a classifier first: gankit features train --data {data.name}")
-    scores = [k for k in results if not k.endswith(FLOOR_SUFFIX)]
-    width = max(map(len, scores + ["metric"]))
     print(f"{evaluator.num_samples} samples vs {data.name}, features: {evaluator.features_name}")
-    print(f"{'metric':<{width}}  {'samples':>10}  {'floor':>10}")
-    for key in scores:
-        floor = results.get(key + FLOOR_SUFFIX)  # model metrics (e.g. cycle L1) have none
-        print(f"{key:<{width}}  {results[key]:>10.4g}  {'-' if floor is None else f'{floor:.4g}':>10}")
+    print_scores(results)
     out = Path(args.run) / "eval.json"
     write_json(out, evaluator.record(model.step, results))
     print(f"wrote {out}")
@@ -74,3 +69,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 VERB = Verb("eval", "Evaluate a trained run; prints a table and writes RUN/eval.json.", EXAMPLES, arguments, run)
+
+
+def print_scores(results: dict[str, float]) -> None:
+    """Each score beside its floor (the same metric between two halves of the real data), as
+    ``gankit eval`` and the end of ``gankit train`` print them."""
+    from gankit.metrics.samples import FLOOR_SUFFIX
+
+    scores = [k for k in results if not k.endswith(FLOOR_SUFFIX)]
+    width = max(map(len, scores + ["metric"]))
+    print(f"{'metric':<{width}}  {'samples':>10}  {'floor':>10}  (floor: the same metric on real data, real vs real)")
+    for key in scores:
+        floor = results.get(key + FLOOR_SUFFIX)  # model metrics (e.g. cycle L1) have none
+        print(f"{key:<{width}}  {results[key]:>10.4g}  {'-' if floor is None else f'{floor:.4g}':>10}")

@@ -24,8 +24,10 @@ def arguments(features: argparse.ArgumentParser) -> None:
     features.add_argument("--data", metavar="SPEC", help="labelled image data (train)")
     features.add_argument("--size", type=int, help="image size in pixels, as the runs use it (train)")
     features.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB (train)")
-    features.add_argument("--epochs", type=int, default=3, help="training epochs (train; default 3)")
+    features.add_argument("--epochs", type=int, help="training epochs (train; default 3, more for small data sets)")
     features.add_argument("--device", default="cpu", help="cpu (default), cuda or auto (train)")
+    features.add_argument("--if-missing", action="store_true",
+                          help="train only when no classifier for this data, size and channels is cached (train)")
     features.add_argument("--weights", metavar="FILE", help="a downloaded InceptionV3 weights file (inception)")
     features.add_argument("--download", action="store_true", help="download the InceptionV3 weights (inception)")
 
@@ -38,14 +40,18 @@ def run(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> None:
     if not args.data:
         raise GankitError("features train needs --data SPEC (a labelled image data set)")
-    if args.epochs <= 0:
+    if args.epochs is not None and args.epochs <= 0:
         raise GankitError(f"--epochs must be > 0, got {args.epochs}")
 
     from gankit.config import DataConfig
-    from gankit.metrics.features.classifier import train_classifier
+    from gankit.metrics.features.classifier import cached_classifier, train_classifier
     from gankit.training.loop import resolve_device
 
     config = DataConfig(spec=args.data, image_size=args.size, channels=args.channels)
+    cached = cached_classifier(config) if args.if_missing else None
+    if cached:
+        print(f"a classifier for {args.data} is cached: {cached}")
+        return
     train_classifier(config, epochs=args.epochs, device=resolve_device(args.device))
 
 

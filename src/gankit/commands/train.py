@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from gankit.commands import Verb, class_list, protocol_arguments, seed
+from gankit.commands.evaluate import print_scores
 from gankit.errors import GankitError
 
 EXAMPLES = """examples:
@@ -94,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  losses:     {result.losses}")
     print(f"  report:     {result.report}")
     print(f"  checkpoint: {result.checkpoint}")
-    for key, value in result.evaluation.items():
-        print(f"  {key}: {value:.4g}")
+    if result.evaluation:
+        print(f"evaluation ({result.run_dir / 'eval.json'}):")
+        print_scores(result.evaluation)
     return 0
 
 

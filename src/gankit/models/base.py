@@ -145,5 +145,5 @@ class GaussianLatent(LatentGenerator):
 
     def generate(self, latents: Tensor, space: str = "z") -> Tensor:
         self.check_space(space)
-        return self.generator(latents)  # [N, *data_shape]
+        return self.generator_network()(latents)  # [N, *data_shape]
 

@@ -12,6 +12,7 @@ k), so one loop step is one batch for every variant.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,12 +20,15 @@ import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
-from gankit.config import BETAS, POSITIVE, Settings, setting
+from gankit.config import BETAS, NON_NEGATIVE, POSITIVE, Settings, setting
 from gankit.errors import GankitError
 from gankit.models.base import GANModel, GaussianLatent
 from gankit.models.gan.networks import MLP, DCGANDiscriminator, DCGANGenerator
 from gankit.nn import losses
-from gankit.nn.blocks import Norm
+from gankit.nn.augment import DiffAugment, parse_policy
+from gankit.nn.blocks import Norm, WeightOrActivationNorm
+from gankit.nn.ema import ema_beta, update_ema
+from gankit.training.distributed import world_size
 
 
 @dataclass
@@ -32,7 +36,8 @@ class NetworkConfig(Settings):
     """Generator and discriminator shapes, shared by the GAN family."""
 
     latent_dim: int = setting(64, POSITIVE)
-    network: Literal["auto", "dcgan", "mlp"] = "auto"  # auto: MLP for vectors, DCGAN for images
+    # auto: MLP for vectors, DCGAN for images; cnn: DCGAN with SNGAN's extra 3x3 convolutions
+    network: Literal["auto", "dcgan", "cnn", "mlp"] = "auto"
     g_width: int = setting(64, POSITIVE)  # DCGAN channels at the highest resolution (doubling towards 4x4)
     d_width: int = setting(64, POSITIVE)
     g_norm: Norm = "batch"
@@ -42,7 +47,23 @@ class NetworkConfig(Settings):
 
 
 @dataclass
-class GANConfig(NetworkConfig):
+class GANFamilyConfig(NetworkConfig):
+    """What GAN, WGAN and WGAN-GP share beyond the networks: spectral norm as a choice, D's input
+    augmentation and G's EMA."""
+
+    g_norm: WeightOrActivationNorm = "batch"
+    d_norm: WeightOrActivationNorm = "batch"
+    augment: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout" (small data sets)
+    ema_kimg: float = setting(0.0, NON_NEGATIVE)  # half-life of an EMA of G's weights in kimg; 0 = no EMA
+    ema_rampup: float | None = setting(0.05, POSITIVE)  # early on, half-life <= this share of images seen
+
+    def validate(self) -> None:
+        super().validate()
+        parse_policy(self.augment)
+
+
+@dataclass
+class GANConfig(GANFamilyConfig):
     loss: Literal["non_saturating", "minimax"] = "non_saturating"
     d_steps: int = setting(1, POSITIVE)  # discriminator updates per generator update (the paper's k)
     lr_g: float = setting(2e-4, POSITIVE)
@@ -61,10 +82,12 @@ def build_networks(config: NetworkConfig, data_shape: tuple[int, ...]):
         discriminator = MLP(features, 1, config.mlp_width, config.mlp_depth, "leaky_relu")
         return _Reshape(generator, data_shape), _Flatten(discriminator)
     if len(data_shape) != 3:
-        raise GankitError(f"DCGAN networks need images, but the data has shape {data_shape}")
+        raise GankitError(f"{network} networks need images, but the data has shape {data_shape}")
+    extra_convs = network == "cnn"
     try:
-        generator = DCGANGenerator(config.latent_dim, data_shape, config.g_width, norm=config.g_norm)
-        discriminator = DCGANDiscriminator(data_shape, config.d_width, norm=config.d_norm)
+        generator = DCGANGenerator(config.latent_dim, data_shape, config.g_width, norm=config.g_norm,
+                                   extra_convs=extra_convs)
+        discriminator = DCGANDiscriminator(data_shape, config.d_width, norm=config.d_norm, extra_convs=extra_convs)
     except ValueError as error:
         raise GankitError(str(error)) from None
     return generator, discriminator
@@ -103,6 +126,14 @@ class GAN(GANModel, GaussianLatent):
         # Update counters are buffers so that they travel with the weights in checkpoints.
         self.register_buffer("generator_updates", torch.zeros((), dtype=torch.long))
         self.register_buffer("critic_updates_since_g", torch.zeros((), dtype=torch.long))
+        if config.augment and len(data_shape) != 3:
+            raise GankitError(f"model.augment transforms images; this data has shape {tuple(data_shape)}")
+        self.augment = DiffAugment(config.augment)
+        # Registered only with an EMA, so that checkpoints of runs without one keep their keys.
+        self.generator_ema: torch.nn.Module | None = None
+        if config.ema_kimg > 0:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+            self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
 
     # --- what the Wasserstein variants override -------------------------------------------
     def configure_optimizers(self) -> dict[str, Optimizer]:
@@ -136,7 +167,8 @@ class GAN(GANModel, GaussianLatent):
         n = x_real.shape[0]
         with torch.no_grad():
             x_fake = self.generator(self.latent(n, self.config.latent_dim))
-        loss_d, logs = self.discriminator_loss(x_real, x_fake)
+        # The same augmentation for both, so the gradient penalty's interpolates are augmented too.
+        loss_d, logs = self.discriminator_loss(self.augment(x_real), self.augment(x_fake))
         self.optimize(loss_d, "d")
         self.after_discriminator_step()
         logs["loss_d"] = loss_d.item()
@@ -145,9 +177,21 @@ class GAN(GANModel, GaussianLatent):
         if self.critic_updates_since_g >= self.critic_steps_per_generator_step():
             # D's parameters get gradients here too; they are cleared before D's next update.
             x_fake = self.generator(self.latent(n, self.config.latent_dim))
-            loss_g = self.generator_loss(self.discriminator(x_fake))
+            loss_g = self.generator_loss(self.discriminator(self.augment(x_fake)))
             self.optimize(loss_g, "g")
             self.generator_updates += 1
+            if self.generator_ema is not None:
+                self.update_ema(n * world_size())
             self.critic_updates_since_g.zero_()
             logs["loss_g"] = loss_g.item()
         return logs
+
+    @torch.no_grad()
+    def update_ema(self, batch_size: int) -> None:
+        self.images_seen += batch_size
+        c = self.config
+        update_ema(self.generator_ema, self.generator, ema_beta(batch_size, c.ema_kimg, int(self.images_seen), c.ema_rampup))
+
+    def generator_network(self) -> torch.nn.Module:
+        """The EMA generator when the run keeps one (sampling, latent search, export), else G."""
+        return self.generator if self.generator_ema is None else self.generator_ema

@@ -19,12 +19,12 @@ from torch import Tensor
 from torch.optim import Optimizer, RMSprop
 
 from gankit.config import NON_NEGATIVE, POSITIVE, setting
-from gankit.models.gan.model import GAN, NetworkConfig
+from gankit.models.gan.model import GAN, GANFamilyConfig
 from gankit.nn import losses
 
 
 @dataclass
-class WGANConfig(NetworkConfig):
+class WGANConfig(GANFamilyConfig):
     clip: float = setting(0.01, POSITIVE)
     lr: float = setting(5e-5, POSITIVE)  # RMSProp for both networks: momentum destabilises clipped critics
     critic_steps: int = setting(5, POSITIVE)

@@ -18,15 +18,15 @@ from torch import Tensor
 from torch.optim import Adam, Optimizer
 
 from gankit.config import BETAS, NON_NEGATIVE, POSITIVE, setting
-from gankit.models.gan.model import NetworkConfig
+from gankit.models.gan.model import GANFamilyConfig
 from gankit.models.wgan.model import WGAN
 from gankit.nn import losses
-from gankit.nn.blocks import Norm
+from gankit.nn.blocks import WeightOrActivationNorm
 
 
 @dataclass
-class WGANGPConfig(NetworkConfig):
-    d_norm: Norm = "none"  # batch norm would make the per-example penalty invalid
+class WGANGPConfig(GANFamilyConfig):
+    d_norm: WeightOrActivationNorm = "none"  # batch norm would make the per-example penalty invalid
     gp_weight: float = setting(10.0, NON_NEGATIVE)
     critic_steps: int = setting(5, POSITIVE)
     lr: float = setting(1e-4, POSITIVE)
