@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from gankit.errors import GankitError
+from gankit.latent import commands as latent_commands
 
 EXAMPLES = {
     "train": """examples:
@@ -38,7 +39,8 @@ EXAMPLES = {
   gankit style-mix runs/style --rows 1,2,3 --cols 7,8 --layers 4-7 --truncation 0.7""",
     "interpolate": """examples:
   gankit interpolate runs/style --space w --steps 8 --seeds 0,1,2,3 --out walk.png
-  gankit interpolate runs/style --space z --steps 24 --gif --out walk.gif""",
+  gankit interpolate runs/style --space z --steps 24 --gif --out walk.gif
+  gankit interpolate runs/mnist --latents projected/a.safetensors,projected/b.safetensors   # from gankit project""",
     "noise": """examples:
   gankit noise runs/style --seeds 0-3 --out noise.png
   gankit noise runs/style --seeds 7 --draws 200 --show 8""",
@@ -70,6 +72,8 @@ halves of the real data with as many examples (a perfect generator's score).""",
   gankit score runs/g3 --out scores.csv --maps maps/ --quantile 0.95
   gankit score runs/tile --data magnetic-tile:../shared/data/magnetic-tile --out tile.csv --maps maps/
   gankit score runs/g3 --data mnist:../shared/data/mnist --anomaly-classes 5 --out five.csv""",
+    "project": latent_commands.PROJECT_EXAMPLES,
+    "inpaint": latent_commands.INPAINT_EXAMPLES,
     "models": """example:
   gankit models""",
     "data": """examples:
@@ -167,11 +171,14 @@ def _parser() -> argparse.ArgumentParser:
     mix.add_argument("--cols", default="10-15", metavar="SEEDS", help="destination seeds (default 10-15)")
     mix.add_argument("--layers", default="coarse", help="coarse (4-8 px), middle (16-32 px), fine (64 px+) or a-b")
 
-    interpolate = style_verb("interpolate", "Interpolate between seeds in Z (slerp) or W (lerp): a grid or a GIF.")
+    interpolate = style_verb("interpolate", "Interpolate between seeds in Z (slerp) or W (lerp), or between projected images (--latents).")
     interpolate.add_argument("--space", choices=["z", "w"], default="w", help="latent space (default w)")
     interpolate.add_argument("--steps", type=int, default=8, help="images per pair of seeds (default 8)")
     interpolate.add_argument("--seeds", default="0,1,2,3", metavar="SEEDS", help="the path, e.g. 0,1,2,3 or 0-3")
     interpolate.add_argument("--gif", action="store_true", help="a looping GIF through the seeds instead of a grid")
+    interpolate.add_argument("--latents", metavar="FILES",
+                             help="walk between projected images instead: latent files of gankit project, A,B[,...] "
+                             "(any generator family)")
 
     noise = style_verb("noise", "Stochastic variation: the same w with different noise, and the per-pixel std.")
     noise.add_argument("--seeds", default="0-3", metavar="SEEDS", help="one row per seed (default 0-3)")
@@ -240,6 +247,15 @@ def _parser() -> argparse.ArgumentParser:
     limit.add_argument("--quantile", type=float, help="threshold at this quantile of held-out normal scores instead")
     score.add_argument("--batch-size", type=int, help="images per scoring batch (default model.score_batch_size)")
     score.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+
+    latent_commands.add_project_arguments(
+        verb("project", "Project real images into a generator's latent space (GAN inversion): latents, reconstructions, losses."),
+        _seed,
+    )
+    latent_commands.add_inpaint_arguments(
+        verb("inpaint", "Fill masked regions of images by a latent search (Yeh et al. 2017), blended into the known pixels."),
+        _seed,
+    )
 
     verb("models", "List the model variants with a one-line description.")
 
@@ -411,6 +427,8 @@ def _cmd_interpolate(args: argparse.Namespace) -> int:
     from gankit.report.plots import save_image_grid
     from gankit.report.style import interpolation_frames, interpolation_grid, save_gif
 
+    if args.latents:
+        return latent_commands.run_latent_walk(args)
     model = _style_model(args)
     seeds = _seeds(args.seeds, "--seeds")
     if args.gif:
@@ -592,6 +610,7 @@ COMMANDS = {
     "train": _cmd_train, "sample": _cmd_sample, "translate": _cmd_translate, "eval": _cmd_eval,
     "score": _cmd_score, "features": _cmd_features, "report": _cmd_report, "models": _cmd_models,
     "data": _cmd_data, "style-mix": _cmd_style_mix, "interpolate": _cmd_interpolate, "noise": _cmd_noise,
+    "project": latent_commands.run_project, "inpaint": latent_commands.run_inpaint,
 }
 
 
