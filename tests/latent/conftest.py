@@ -1,17 +1,9 @@
-import pytest
 import torch
 
+from tests.models.conftest import one_thread  # noqa: F401  (tiny tensors: one thread)
 from tests.models.test_models import tiny_model
 
 GENERATORS = ["gan", "wgan", "wgan_gp", "stylegan", "anogan", "egbad", "ganomaly", "fanogan"]
-
-
-@pytest.fixture(autouse=True, scope="session")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def trained_like(name: str, shape=(1, 16, 16)):

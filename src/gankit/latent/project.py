@@ -170,6 +170,7 @@ def project_files(
     if batch_size <= 0:
         raise GankitError(f"the batch size must be > 0, got {batch_size}")
     out = Path(out)
+    latent_space(model, space)  # a model that cannot be searched fails before any image is read
     images = read_images(inputs, model)
     paths = output_paths(out, images, [".safetensors", "-projection.png", "-pair.png"])
     rows = []
