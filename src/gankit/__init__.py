@@ -9,6 +9,8 @@
 __version__ = "0.1.0"
 
 from gankit.api import load, score, train  # noqa: E402
+from gankit.latent.inpaint import inpaint  # noqa: E402
+from gankit.latent.project import project  # noqa: E402
 from gankit.models import MODELS  # noqa: E402
 
-__all__ = ["MODELS", "load", "score", "train", "__version__"]
+__all__ = ["MODELS", "inpaint", "load", "project", "score", "train", "__version__"]

@@ -58,6 +58,7 @@ def add_project_arguments(parser: argparse.ArgumentParser, seed_type) -> None:
     parser.add_argument("--loss", choices=["l2", "l1"], default="l2", help="pixel loss (default l2)")
     parser.add_argument("--feature-weight", type=float, default=0.1,
                         help="weight of the discriminator-feature distance (default 0.1; 0 = pixels only)")
+    parser.add_argument("--lpips", metavar="FILE", help="not available: explains why (docs/latent.md)")
     add_search_arguments(parser, seed_type)
 
 
@@ -101,6 +102,13 @@ def default_space(model, space: str | None) -> str:
 def run_project(args: argparse.Namespace) -> int:
     from gankit.latent.project import project_files
 
+    if args.lpips:
+        raise GankitError(
+            "LPIPS is not available: it needs ImageNet VGG16 weights and LPIPS' calibrated layer weights, which "
+            "gankit cannot download (no network at run time) or check against a published hash offline, and "
+            f"{args.lpips} would be one of two such files; project with --loss l1|l2 and --feature-weight "
+            "(the run's own discriminator features) instead"
+        )
     model = _load(args)
     space = default_space(model, args.space)
     rows = project_files(model, args.inputs, args.out, space=space, batch_size=args.batch_size, pixel=args.loss,
