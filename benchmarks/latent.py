@@ -33,7 +33,8 @@ from gankit.errors import GankitError
 from gankit.latent.blend import alpha_blend, poisson_blend
 from gankit.latent.inpaint import inpaint
 from gankit.latent.masks import generated_masks
-from gankit.latent.project import project, projection_options
+from gankit.latent.project import project
+from gankit.latent.search import projector_options
 from gankit.metrics.features.classifier import load_classifier, train_classifier
 from gankit.metrics.translation import predictions
 
@@ -187,7 +188,7 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    options = projection_options(steps=args.steps, restarts=args.restarts)
+    options = projector_options(steps=args.steps, restarts=args.restarts)
     results = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                "n": args.n, "steps": args.steps, "restarts": args.restarts, "batch_size": args.batch_size,
                "speed_images": args.speed_images, "threads": args.threads, "device": args.device,

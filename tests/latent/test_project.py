@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from gankit.errors import GankitError
-from gankit.latent.project import latent_walk, load_latent, project, project_files, projection_options, save_latent
-from gankit.latent.search import SearchOptions
+from gankit.latent.project import latent_walk, load_latent, project, project_files, save_latent
+from gankit.latent.search import SearchOptions, projector_options
 from gankit.latent.space import latent_space
 from tests.latent.conftest import GENERATORS, trained_like
 
@@ -18,8 +18,8 @@ def test_projection_lowers_the_loss_and_leaves_the_model_untouched(name, space):
     model = trained_like(name)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     x = torch.rand(3, 1, 16, 16) * 2 - 1
-    start = project(model, x, space=space, options=projection_options(steps=0))
-    end = project(model, x, space=space, options=projection_options(steps=8))
+    start = project(model, x, space=space, options=projector_options(steps=0))
+    end = project(model, x, space=space, options=projector_options(steps=8))
     assert end.images.shape == x.shape and end.loss.shape == (3,)
     assert end.loss.mean() < start.loss.mean()
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
@@ -52,7 +52,7 @@ def test_restarts_never_do_worse():
 def test_latent_files_round_trip_and_walk_between_projections(name, space, tmp_path):
     model = trained_like(name)
     x = torch.rand(2, 1, 16, 16) * 2 - 1
-    result = project(model, x, space=space, options=projection_options(steps=3))
+    result = project(model, x, space=space, options=projector_options(steps=3))
     files = [load_latent(save_latent(tmp_path / f"{i}.safetensors", result, i, model)) for i in range(2)]
     assert files[0].space == space and torch.equal(files[1].latent[0], result.latent[1])
     walk = latent_walk(model, files, steps=5)

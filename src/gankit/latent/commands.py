@@ -89,9 +89,9 @@ def _load(args: argparse.Namespace):
 
 
 def _options(args: argparse.Namespace):
-    from gankit.latent.project import projection_options
+    from gankit.latent.search import projector_options
 
-    return projection_options(steps=args.steps, lr=args.lr, restarts=args.restarts, seed=args.seed,
+    return projector_options(steps=args.steps, lr=args.lr, restarts=args.restarts, seed=args.seed,
                               noise_regularization=args.noise_regularization, progress=not args.no_progress)
 
 

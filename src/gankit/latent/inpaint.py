@@ -24,8 +24,7 @@ from gankit.data.images import model_images
 from gankit.errors import GankitError
 from gankit.latent.blend import alpha_blend, poisson_blend
 from gankit.latent.masks import check_masks
-from gankit.latent.project import projection_options
-from gankit.latent.search import SearchOptions, frozen, latent_search, restart_generator
+from gankit.latent.search import SearchOptions, frozen, latent_search, projector_options, restart_generator
 from gankit.latent.space import latent_space
 
 Context = Literal["weighted", "uniform"]
@@ -85,7 +84,7 @@ def inpaint(
     searched = latent_space(model, space)
     x = model_images(x, model.data_shape[0], model.data_shape[-1], "inpaint")
     hole = _check_hole(hole, x)
-    options = options or projection_options()
+    options = options or projector_options()
     device = model.device
     known_x, device_hole = x.to(device), hole.to(device)
     weights = context_weights(device_hole, context, window)  # [N, 1, H, W]
@@ -150,7 +149,7 @@ def inpaint_files(
     out = Path(out)
     latent_space(model, settings.get("space", "z"))  # a model that cannot be searched fails before any image is read
     images = read_images(inputs, model)
-    options = settings.get("options") or projection_options()
+    options = settings.get("options") or projector_options()
     holes = file_masks(mask, images, model.data_shape[-1], options.seed)
     check_masks(holes, [str(image.path) for image in images])
     paths = output_paths(out, images, ["-filled.png", "-raw.png", "-grid.png"])

@@ -22,17 +22,10 @@ from torch import Tensor
 
 from gankit.data.images import model_images
 from gankit.errors import GankitError
-from gankit.latent.search import SearchOptions, frozen, latent_search, restart_generator
+from gankit.latent.search import SearchOptions, frozen, latent_search, projector_options, restart_generator
 from gankit.latent.space import latent_space, model_name
 
 PixelLoss = Literal["l1", "l2"]
-
-
-def projection_options(**changes) -> SearchOptions:
-    """The projector's schedule (ramp up over 5% of the steps, cosine down over the last 25%, noise
-    penalty 1e5), with fewer steps than its 1000: small generators converge sooner."""
-    defaults = dict(steps=300, lr=0.1, lr_rampup=0.05, lr_rampdown=0.25, noise_regularization=1e5)
-    return SearchOptions(**{**defaults, **changes})
 
 
 @dataclass
@@ -68,7 +61,7 @@ def project(
         raise GankitError(f"the feature weight must be >= 0, got {feature_weight}")
     searched = latent_space(model, space)
     x = model_images(x, model.data_shape[0], model.data_shape[-1], "project").to(model.device)
-    options = options or projection_options()
+    options = options or projector_options()
     with frozen(model):
         features_x = searched.features(x)  # [N, F], fixed during the search
 

@@ -45,10 +45,6 @@ class DCGANSpace:
         self.critic = isinstance(model, WGAN)  # a Wasserstein critic's score, not a logit
         self.latent_dim = model.config.latent_dim
 
-    @property
-    def module(self) -> nn.Module:
-        return self.model
-
     def start(self, n: int, generator: torch.Generator, restart: int = 0) -> tuple[Tensor, list[Tensor]]:
         return torch.randn(n, self.latent_dim, generator=generator).to(self.model.device), []
 
@@ -72,10 +68,6 @@ class StyleSpace:
         self.model, self.name = model, name
         self.synthesis = model.generator_ema.synthesis
         self.mapping = model.generator_ema.mapping
-
-    @property
-    def module(self) -> nn.Module:
-        return self.model
 
     def start(self, n: int, generator: torch.Generator, restart: int = 0) -> tuple[Tensor, list[Tensor]]:
         """z ~ N(0, I); w and w+ start at the mean w (as the projector does), later restarts at the
