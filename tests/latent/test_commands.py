@@ -90,7 +90,7 @@ def test_bad_input_is_one_line(gan_run, images, tmp_path, capsys, tmp_path_facto
         (["project", str(points_run), str(images), "--out", "o"], "latent search works on images"),
         (["project", str(gan_run), str(images), "--out", "o", "--space", "w+"], "needs a style-based generator"),
         (["project", str(gan_run), str(images), "--out", "o", "--restarts", "0"], "restarts must be >= 1"),
-        (["project", str(gan_run), str(images), "--out", "o", "--lpips", "vgg.pth"], "LPIPS is not available"),
+        (["project", str(gan_run), str(images), "--out", "o", "--lpips", "vgg.pth"], "LPIPS weights file not found"),
         (["project", str(gan_run), str(tmp_path / "none"), "--out", "o"], "input not found"),
         (["interpolate", str(gan_run), "--latents", str(black)], "not a safetensors latent file"),
     ]

@@ -22,8 +22,8 @@ PROJECT_EXAMPLES = """examples:
 
 Writes per image NAME.safetensors (the latent), NAME-projection.png and NAME-pair.png
 (input | projection), and projection.csv with the final losses. The loss is pixel L2 (or L1)
-plus the discriminator's feature distance; LPIPS is not offered (its weights cannot be
-downloaded or checked offline)."""
+plus the discriminator's feature distance, plus LPIPS with --lpips vgg16-397923af.pth (a file
+you fetch yourself: gankit never downloads)."""
 
 INPAINT_EXAMPLES = """examples:
   gankit inpaint runs/mnist digits/ --mask center:0.4 --out filled/
@@ -58,7 +58,9 @@ def add_project_arguments(parser: argparse.ArgumentParser, seed_type) -> None:
     parser.add_argument("--loss", choices=["l2", "l1"], default="l2", help="pixel loss (default l2)")
     parser.add_argument("--feature-weight", type=float, default=0.1,
                         help="weight of the discriminator-feature distance (default 0.1; 0 = pixels only)")
-    parser.add_argument("--lpips", metavar="FILE", help="not available: explains why (docs/latent.md)")
+    parser.add_argument("--lpips", metavar="FILE",
+                        help="add LPIPS (the projector's distance) with torchvision's VGG16 weights file "
+                        "vgg16-397923af.pth, hash-checked, never downloaded; needs pip install 'gankit[lpips]'")
     add_search_arguments(parser, seed_type)
 
 
@@ -102,17 +104,15 @@ def default_space(model, space: str | None) -> str:
 def run_project(args: argparse.Namespace) -> int:
     from gankit.latent.project import project_files
 
+    lpips = None
     if args.lpips:
-        raise GankitError(
-            "LPIPS is not available: it needs ImageNet VGG16 weights and LPIPS' calibrated layer weights, which "
-            "gankit cannot download (no network at run time) or check against a published hash offline, and "
-            f"{args.lpips} would be one of two such files; project with --loss l1|l2 and --feature-weight "
-            "(the run's own discriminator features) instead"
-        )
+        from gankit.latent.perceptual import load_lpips
+
+        lpips = load_lpips(args.lpips)
     model = _load(args)
     space = default_space(model, args.space)
     rows = project_files(model, args.inputs, args.out, space=space, batch_size=args.batch_size, pixel=args.loss,
-                         feature_weight=args.feature_weight, options=_options(args))
+                         feature_weight=args.feature_weight, lpips=lpips, options=_options(args))
     losses = [float(r["loss"]) for r in rows]
     print(f"projected {len(rows)} images into {space} (mean loss {sum(losses) / len(losses):.4g}) -> {args.out}")
     print(f"summary: {Path(args.out) / 'projection.csv'}")

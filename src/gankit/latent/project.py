@@ -1,8 +1,8 @@
 """Projection (GAN inversion): the latent from which a trained generator best reproduces a real
 image, found by the shared latent search, as StyleGAN2-ADA's projector does ("Analyzing and
-Improving the Image Quality of StyleGAN", Karras et al. 2020) but with losses available offline:
-pixel L1 or L2 plus matching of the discriminator's own features. LPIPS would need VGG16 weights
-and LPIPS' calibrated layers, which gankit cannot download or verify offline, so it is not offered.
+Improving the Image Quality of StyleGAN", Karras et al. 2020) with losses that need nothing beyond
+the run: pixel L1 or L2 plus matching of the discriminator's own features; and LPIPS, the
+projector's distance, when the user supplies VGG16 weights (``perceptual.py``).
 
     result = project(gankit.load("runs/style"), x, space="w+")     # x [N, C, H, W] in [-1, 1]
     result.latent, result.images, result.loss                     # [N, L, w_dim], [N, C, H, W], [N]
@@ -18,10 +18,11 @@ from typing import Literal
 
 import torch
 from safetensors.torch import load_file, save_file
-from torch import Tensor
+from torch import Tensor, nn
 
 from gankit.data.images import model_images
 from gankit.errors import GankitError
+from gankit.latent.perceptual import lpips_distance
 from gankit.latent.search import SearchOptions, frozen, latent_search, projector_options, restart_generator
 from gankit.latent.space import latent_space, model_name
 
@@ -50,17 +51,21 @@ def project(
     space: str = "z",
     pixel: PixelLoss = "l2",
     feature_weight: float = 0.1,
+    lpips: nn.Module | None = None,
     options: SearchOptions | None = None,
 ) -> ProjectionResult:
     """Latents of ``model``'s generator that reproduce images ``x`` [N, C, H, W] (one batched search).
     The loss per image is mean pixel L1 or L2 plus ``feature_weight`` times the mean absolute
-    difference of the discriminator's features (the realness the run learned)."""
+    difference of the discriminator's features (the realness the run learned), plus LPIPS when a
+    metric from ``perceptual.load_lpips`` is given."""
     if pixel not in ("l1", "l2"):
         raise GankitError(f"the pixel loss is l1 or l2, got {pixel!r}")
     if feature_weight < 0:
         raise GankitError(f"the feature weight must be >= 0, got {feature_weight}")
     searched = latent_space(model, space)
     x = model_images(x, model.data_shape[0], model.data_shape[-1], "project").to(model.device)
+    if lpips is not None:
+        lpips = lpips.to(model.device)
     options = options or projector_options()
     with frozen(model):
         features_x = searched.features(x)  # [N, F], fixed during the search
@@ -70,6 +75,8 @@ def project(
             loss = pixel_distance(x_hat, x, pixel)
             if feature_weight:
                 loss = loss + feature_weight * (searched.features(x_hat) - features_x).abs().mean(1)
+            if lpips is not None:
+                loss = loss + lpips_distance(lpips, x_hat, x)
             return loss, x_hat
 
         def start(restart: int):
