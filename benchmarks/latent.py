@@ -35,6 +35,7 @@ from gankit.latent.inpaint import inpaint
 from gankit.latent.masks import generated_masks
 from gankit.latent.project import project
 from gankit.latent.search import projector_options
+from gankit.latent.space import default_space
 from gankit.metrics.features.classifier import load_classifier, train_classifier
 from gankit.metrics.translation import predictions
 
@@ -195,7 +196,7 @@ def main() -> None:
                "torch": torch.__version__, "runs": []}
     for run_dir in args.runs:
         model = gankit.load(run_dir, device=args.device)
-        space = args.space or ("w" if hasattr(model, "generator_ema") else "z")
+        space = args.space or default_space(model)
         test = load_data(run_data(model, args.data, "test"))
         train = load_data(run_data(model, args.data, "train")).x  # [K, C, H, W]
         chosen = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[: args.n]

@@ -88,3 +88,17 @@ def test_what_cannot_be_projected_is_a_one_line_error(tmp_path):
     (tmp_path / "junk.safetensors").write_text("not a tensor file")
     with pytest.raises(GankitError, match="not a safetensors latent"):
         load_latent(tmp_path / "junk.safetensors")
+
+
+def test_a_gan_with_an_ema_generator_is_searched_through_it():
+    from gankit.models.gan.model import GAN, GANConfig
+
+    torch.manual_seed(0)
+    model = GAN(GANConfig(latent_dim=8, g_width=8, d_width=8, ema_kimg=1.0), (1, 16, 16)).eval()
+    with torch.no_grad():
+        for p in model.generator_ema.parameters():
+            p.add_(0.1)  # the average differs from the live generator
+    space = latent_space(model, "z")
+    assert space.name == "z"
+    z = torch.randn(2, 8)
+    assert torch.equal(space.generate(z, []), model.generator_ema(z))

@@ -98,7 +98,9 @@ def _options(args: argparse.Namespace):
 
 
 def default_space(model, space: str | None) -> str:
-    return space or ("w" if hasattr(model, "generator_ema") else "z")
+    from gankit.latent.space import default_space as model_default
+
+    return space or model_default(model)
 
 
 def run_project(args: argparse.Namespace) -> int:

@@ -40,7 +40,9 @@ class DCGANSpace:
         from gankit.models.wgan.model import WGAN
 
         self.model = model
-        self.generator = model.generator.decoder if isinstance(model, GANomaly) else model.generator
+        # What sample() draws from: the EMA generator when the run keeps one.
+        self.generator = model.generator.decoder if isinstance(model, GANomaly) else getattr(
+            model, "sampling_generator", model.generator)
         self.joint = isinstance(model, EGBAD)  # D(x, z) judges image and latent together
         self.critic = isinstance(model, WGAN)  # a Wasserstein critic's score, not a logit
         self.latent_dim = model.config.latent_dim
@@ -111,6 +113,16 @@ def one_image_groups(discriminator: nn.Module) -> Iterator[None]:
         discriminator.mbstd_group = group
 
 
+def style_based(model) -> bool:
+    """A StyleGAN: a mapping network to w, per-layer styles and noise maps."""
+    return all(callable(getattr(model, name, None)) for name in ("styles", "synthesize", "make_noise"))
+
+
+def default_space(model) -> str:
+    """w for a style-based generator (the projector's choice), else z."""
+    return "w" if style_based(model) else "z"
+
+
 def latent_space(model, space: str = "z"):
     """The search space ``space`` of ``model``, or a one-line error naming what the model can do."""
     if space not in SPACES:
@@ -118,7 +130,7 @@ def latent_space(model, space: str = "z"):
     name = model_name(model)
     if not getattr(model, "is_image_model", False):
         raise GankitError(f"latent search works on images; this {name} run makes examples of shape {model.data_shape}")
-    if hasattr(model, "generator_ema"):
+    if style_based(model):
         return StyleSpace(model, space)
     if not hasattr(model, "generator") or not hasattr(model.config, "latent_dim"):
         raise GankitError(f"{name} models have no generator of a latent to search (they "
