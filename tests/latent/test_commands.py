@@ -98,3 +98,12 @@ def test_bad_input_is_one_line(gan_run, images, tmp_path, capsys, tmp_path_facto
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, (argv, err)
+
+
+@pytest.mark.parametrize("verb", ["project", "inpaint", "interpolate"])
+def test_help_has_examples(verb, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([verb, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and ("--latents" in out if verb == "interpolate" else f"gankit {verb} runs/" in out)
