@@ -50,6 +50,8 @@ def test_project_then_walk_between_two_real_images(which, space, gan_run, style_
     latents = f"{out / 'img0.safetensors'},{out / 'img2.safetensors'}"
     assert main(["interpolate", run, "--latents", latents, "--steps", "4", "--out", str(tmp_path / "walk.png")]) == 0
     assert (tmp_path / "walk.png").is_file()
+    assert main(["interpolate", run, "--latents", latents, "--steps", "4", "--gif", "--out", str(tmp_path / "walk.gif")]) == 0
+    assert Image.open(tmp_path / "walk.gif").n_frames == 4
 
 
 @pytest.mark.parametrize("mask", ["center:0.4", "random-boxes:3", "lines"])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gankit.errors import GankitError
 
 PROJECT_EXAMPLES = """examples:
   gankit project runs/style photos/ --out projected/                 # StyleGAN: w space by default
@@ -140,12 +139,15 @@ def run_latent_walk(args: argparse.Namespace) -> int:
     from gankit.latent.project import latent_walk, load_latent
     from gankit.report.plots import save_image_grid
 
-    if args.gif:
-        raise GankitError("--gif walks between seeds; with --latents gankit interpolate writes a grid")
+    from gankit.report.style import save_gif
+
     files = [load_latent(p.strip()) for p in args.latents.split(",") if p.strip()]
     model = _load(args)
-    images = latent_walk(model, files, args.steps)
-    out = Path(args.out) if args.out else Path(args.run) / "interpolate-latents.png"
-    save_image_grid(images, out, nrow=args.steps)
+    images = latent_walk(model, files, args.steps)  # one row of --steps images per pair
+    out = Path(args.out) if args.out else Path(args.run) / f"interpolate-latents.{'gif' if args.gif else 'png'}"
+    if args.gif:
+        save_gif(images, out)
+    else:
+        save_image_grid(images, out, nrow=args.steps)
     print(f"wrote the walk through {len(files)} projected images ({files[0].space} space) to {out}")
     return 0
