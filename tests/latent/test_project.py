@@ -102,3 +102,15 @@ def test_a_gan_with_an_ema_generator_is_searched_through_it():
     assert space.name == "z"
     z = torch.randn(2, 8)
     assert torch.equal(space.generate(z, []), model.generator_ema(z))
+
+
+def test_a_walk_refuses_latents_of_another_space_or_generator(tmp_path):
+    gan, style = trained_like("gan"), trained_like("stylegan")
+    x = torch.rand(1, 1, 16, 16) * 2 - 1
+    z_file = save_latent(tmp_path / "z.safetensors", project(gan, x, options=SearchOptions(steps=0)), 0, gan)
+    w_file = save_latent(tmp_path / "w.safetensors", project(style, x, space="w", options=SearchOptions(steps=0)), 0, style)
+    with pytest.raises(GankitError, match="different spaces"):
+        latent_walk(style, [load_latent(z_file), load_latent(w_file)], steps=3)
+    bigger = trained_like("stylegan", (1, 32, 32))
+    with pytest.raises(GankitError, match="does not fit this run"):
+        latent_walk(bigger, [load_latent(w_file), load_latent(w_file)], steps=3)

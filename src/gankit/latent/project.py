@@ -141,9 +141,9 @@ def latent_walk(model, files: list[LatentFile], steps: int) -> Tensor:
     if len(spaces) > 1:
         raise GankitError(f"the latent files come from different spaces ({', '.join(sorted(spaces))}); project them alike")
     searched = latent_space(model, files[0].space)
-    shape = tuple(files[0].latent.shape)
+    latent, noise = searched.start(1, torch.Generator().manual_seed(0))  # the shapes this run takes
     for f in files:
-        if tuple(f.latent.shape) != shape or len(f.noise) != len(files[0].noise):
+        if f.latent.shape != latent.shape or [m.shape for m in f.noise] != [m.shape for m in noise]:
             raise GankitError(f"{f.path} was projected into a {f.model} generator whose latent does not fit this run")
     t = torch.linspace(0, 1, steps)
     rows = []
