@@ -3,7 +3,7 @@ import torch
 from tests.models.conftest import one_thread  # noqa: F401  (tiny tensors: one thread)
 from tests.models.test_models import tiny_model
 
-GENERATORS = ["gan", "wgan", "wgan_gp", "stylegan", "anogan", "egbad", "ganomaly", "fanogan"]
+GENERATORS = ["gan", "wgan", "wgan_gp", "stylegan", "anogan", "egbad", "ganomaly", "fanogan", "alad"]
 
 
 def trained_like(name: str, shape=(1, 16, 16)):

@@ -40,7 +40,7 @@ SPECS: dict[str, Spec] = {
     "mnist": Spec(partial(load_idx_set, "mnist"), "optional", "mnist[:DIR]"),
     "fashion-mnist": Spec(partial(load_idx_set, "fashion-mnist"), "optional", "fashion-mnist[:DIR]"),
     "folder": Spec(load_folder, "required", "folder:DIR"),
-    "unpaired": Spec(load_unpaired, "required", UNPAIRED_USAGE),
+    "unpaired": Spec(lambda argument, config: load_unpaired(argument, config, load_data), "required", UNPAIRED_USAGE),
     # Anomaly-detection layouts (gankit.data.anomaly): load_data gives their normal training images.
     "defects": Spec(lambda _arg, config: anomaly.load_protocol_data(config), "required", "defects:DIR"),
     "magnetic-tile": Spec(lambda _arg, config: anomaly.load_protocol_data(config), "required", "magnetic-tile:DIR"),

@@ -2,7 +2,8 @@
 latent: where a search starts, the images a latent makes (with gradients), the discriminator's
 features (for feature matching) and its judgement of realness (the prior of inpainting).
 
-GAN, WGAN, WGAN-GP, AnoGAN, f-AnoGAN and EGBAD search their generator's z; GANomaly its decoder's
+GAN, WGAN, WGAN-GP, AnoGAN, f-AnoGAN, EGBAD and ALAD search their generator's z (the EMA copy when the
+run keeps one: the `LatentGenerator` contract); GANomaly its decoder's
 z (the latent its encoder produces); StyleGAN z, w (one style for every layer) or w+ (one per
 layer), with the EMA generator and its per-layer noise maps, as StyleGAN2's projector does.
 
@@ -30,36 +31,38 @@ def model_name(model) -> str:
 
 
 class DCGANSpace:
-    """z of a DCGAN-style generator (the GAN family, the detectors, GANomaly's decoder)."""
+    """z of a DCGAN-style generator: a ``LatentGenerator`` of the GAN family or a detector, or
+    GANomaly's decoder (GANomaly declares no latent job: its z comes from its encoder)."""
 
     name = "z"
 
     def __init__(self, model) -> None:
-        from gankit.models.egbad.model import EGBAD
+        from gankit.models.alad.model import ALAD
+        from gankit.models.egbad.networks import JointDiscriminator
         from gankit.models.ganomaly.model import GANomaly
         from gankit.models.wgan.model import WGAN
 
         self.model = model
-        # What sample() draws from: the EMA generator when the run keeps one.
-        self.generator = model.generator.decoder if isinstance(model, GANomaly) else getattr(
-            model, "sampling_generator", model.generator)
-        self.joint = isinstance(model, EGBAD)  # D(x, z) judges image and latent together
+        self.decoder = model.generator.decoder if isinstance(model, GANomaly) else None
+        self.discriminator = model.discriminator_xz if isinstance(model, ALAD) else model.discriminator
+        self.joint = isinstance(self.discriminator, JointDiscriminator)  # D(x, z): image and latent together
         self.critic = isinstance(model, WGAN)  # a Wasserstein critic's score, not a logit
-        self.latent_dim = model.config.latent_dim
 
     def start(self, n: int, generator: torch.Generator, restart: int = 0) -> tuple[Tensor, list[Tensor]]:
-        return torch.randn(n, self.latent_dim, generator=generator).to(self.model.device), []
+        if self.decoder is None:
+            return self.model.draw_latents(n, "z", generator), []
+        return self.model.latent(n, self.model.config.latent_dim, generator), []
 
     def generate(self, latent: Tensor, noise: list[Tensor]) -> Tensor:
-        return self.generator(latent)  # [N, C, H, W]
+        # The generator sample() uses (the EMA copy when the run keeps one).
+        return self.model.generate(latent, "z") if self.decoder is None else self.decoder(latent)  # [N, C, H, W]
 
     def features(self, x: Tensor) -> Tensor:
-        discriminator = self.model.discriminator
-        return (discriminator.image if self.joint else discriminator).features(x)  # [N, F]
+        return (self.discriminator.image if self.joint else self.discriminator).features(x)  # [N, F]
 
     def unrealness(self, x: Tensor, latent: Tensor) -> Tensor:
         """[N], lower = more real to the discriminator: log(1 - D) in its non-saturating form, or -critic."""
-        score = self.model.discriminator(x, latent)[0] if self.joint else self.model.discriminator(x)
+        score = self.discriminator(x, latent)[0] if self.joint else self.discriminator(x)
         return -score if self.critic else F.softplus(-score)
 
 
@@ -67,15 +70,16 @@ class StyleSpace:
     """z, w or w+ of StyleGAN's EMA generator, with its noise maps searched too."""
 
     def __init__(self, model, name: str) -> None:
+        model.check_space(name)
         self.model, self.name = model, name
-        self.synthesis = model.generator_ema.synthesis
-        self.mapping = model.generator_ema.mapping
+        network = model.generator_network()  # the EMA generator
+        self.synthesis, self.mapping = network.synthesis, network.mapping
 
     def start(self, n: int, generator: torch.Generator, restart: int = 0) -> tuple[Tensor, list[Tensor]]:
         """z ~ N(0, I); w and w+ start at the mean w (as the projector does), later restarts at the
         w of a random z, so that restarts explore."""
         model = self.model
-        z = torch.randn(n, model.config.latent_dim, generator=generator).to(model.device)
+        z = model.latent(n, model.config.latent_dim, generator)
         noise = self.synthesis.make_noise(n, generator, model.device)
         if self.name == "z":
             return z, noise
@@ -115,7 +119,9 @@ def one_image_groups(discriminator: nn.Module) -> Iterator[None]:
 
 def style_based(model) -> bool:
     """A StyleGAN: a mapping network to w, per-layer styles and noise maps."""
-    return all(callable(getattr(model, name, None)) for name in ("styles", "synthesize", "make_noise"))
+    from gankit.capabilities import StyleSynthesizer
+
+    return isinstance(model, StyleSynthesizer)
 
 
 def default_space(model) -> str:
@@ -125,6 +131,9 @@ def default_space(model) -> str:
 
 def latent_space(model, space: str = "z"):
     """The search space ``space`` of ``model``, or a one-line error naming what the model can do."""
+    from gankit.capabilities import LatentGenerator
+    from gankit.models.ganomaly.model import GANomaly
+
     if space not in SPACES:
         raise GankitError(f"unknown latent space {space!r}; valid: {', '.join(SPACES)}")
     name = model_name(model)
@@ -132,10 +141,10 @@ def latent_space(model, space: str = "z"):
         raise GankitError(f"latent search works on images; this {name} run makes examples of shape {model.data_shape}")
     if style_based(model):
         return StyleSpace(model, space)
-    if not hasattr(model, "generator") or not hasattr(model.config, "latent_dim"):
+    if not isinstance(model, (LatentGenerator, GANomaly)):
         raise GankitError(f"{name} models have no generator of a latent to search (they "
                           f"{', '.join(model.capabilities())}); use gan, wgan, wgan_gp, stylegan, anogan, "
-                          "egbad, ganomaly or fanogan")
+                          "egbad, ganomaly, fanogan or alad")
     if space != "z":
         raise GankitError(f"--space {space} needs a style-based generator (stylegan); {name} models have only z")
     return DCGANSpace(model)

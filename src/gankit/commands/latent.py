@@ -1,6 +1,5 @@
-"""The ``gankit project``, ``gankit inpaint`` and ``gankit interpolate --latents`` commands: their
-arguments and handlers, which ``cli.py`` only registers. Nothing heavy is imported until a
-handler runs, so that ``gankit --help`` stays fast.
+"""``gankit project`` and ``gankit inpaint`` (docs/latent.md), and the walk between projected images
+behind ``gankit interpolate --latents``.
 
     gankit project runs/style photos/ --out projected/ --space w+
     gankit interpolate runs/style --latents projected/a.safetensors,projected/b.safetensors --out walk.png
@@ -11,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from gankit.commands import Verb, checkpoint_arguments, seed
 
 
 PROJECT_EXAMPLES = """examples:
@@ -35,22 +36,21 @@ NAME-raw.png (the generator's whole image) and NAME-grid.png (input with hole | 
 and inpaint.csv."""
 
 
-def add_search_arguments(parser: argparse.ArgumentParser, seed_type) -> None:
+def _search_arguments(parser: argparse.ArgumentParser) -> None:
     search = parser.add_argument_group("latent search (StyleGAN2's projector schedule)")
     search.add_argument("--steps", type=int, default=300, help="Adam steps (default 300)")
     search.add_argument("--lr", type=float, default=0.1, help="peak learning rate (default 0.1)")
     search.add_argument("--restarts", type=int, default=1, help="random starts; each image keeps its best (default 1)")
     search.add_argument("--noise-regularization", type=float, default=1e5,
                         help="StyleGAN noise maps' autocorrelation penalty (default 1e5, the projector's)")
-    search.add_argument("--seed", type=seed_type, default=0, help="seed of the starts (default 0)")
+    search.add_argument("--seed", type=seed, default=0, help="seed of the starts (default 0)")
     search.add_argument("--batch-size", type=int, default=64, help="images searched together (default 64)")
     search.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--checkpoint", help="a checkpoint file instead of the run's latest")
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    checkpoint_arguments(parser)
 
 
-def add_project_arguments(parser: argparse.ArgumentParser, seed_type) -> None:
-    parser.add_argument("run", help="run directory of gan, wgan, wgan_gp, stylegan, anogan, egbad, ganomaly or fanogan")
+def project_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", help="run directory of gan, wgan, wgan_gp, stylegan, anogan, egbad, ganomaly, fanogan or alad")
     parser.add_argument("inputs", nargs="+", metavar="IMAGES", help="image files or folders (searched recursively)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--space", choices=["z", "w", "w+"], help="latent space (default: w for stylegan, else z)")
@@ -60,11 +60,11 @@ def add_project_arguments(parser: argparse.ArgumentParser, seed_type) -> None:
     parser.add_argument("--lpips", metavar="FILE",
                         help="add LPIPS (the projector's distance) with torchvision's VGG16 weights file "
                         "vgg16-397923af.pth, hash-checked, never downloaded; needs pip install 'gankit[lpips]'")
-    add_search_arguments(parser, seed_type)
+    _search_arguments(parser)
 
 
-def add_inpaint_arguments(parser: argparse.ArgumentParser, seed_type) -> None:
-    parser.add_argument("run", help="run directory of gan, wgan, wgan_gp, stylegan, anogan, egbad, ganomaly or fanogan")
+def inpaint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", help="run directory of gan, wgan, wgan_gp, stylegan, anogan, egbad, ganomaly, fanogan or alad")
     parser.add_argument("inputs", nargs="+", metavar="IMAGES", help="image files or folders (searched recursively)")
     parser.add_argument("--mask", required=True, metavar="MASK_OR_DIR",
                         help="a mask for all images, a folder of masks named like the images (white = missing), "
@@ -80,7 +80,7 @@ def add_inpaint_arguments(parser: argparse.ArgumentParser, seed_type) -> None:
                         help="poisson (default): the fill's gradients, seamless at the hole's edge; alpha: paste as is")
     parser.add_argument("--no-original", action="store_true",
                         help="grids without the original column (when the input's hole holds nothing to compare with)")
-    add_search_arguments(parser, seed_type)
+    _search_arguments(parser)
 
 
 def _load(args: argparse.Namespace):
@@ -96,7 +96,7 @@ def _options(args: argparse.Namespace):
                               noise_regularization=args.noise_regularization, progress=not args.no_progress)
 
 
-def default_space(model, space: str | None) -> str:
+def _space(model, space: str | None) -> str:
     from gankit.latent.space import default_space as model_default
 
     return space or model_default(model)
@@ -111,7 +111,7 @@ def run_project(args: argparse.Namespace) -> int:
 
         lpips = load_lpips(args.lpips)
     model = _load(args)
-    space = default_space(model, args.space)
+    space = _space(model, args.space)
     rows = project_files(model, args.inputs, args.out, space=space, batch_size=args.batch_size, pixel=args.loss,
                          feature_weight=args.feature_weight, lpips=lpips, options=_options(args))
     losses = [float(r["loss"]) for r in rows]
@@ -125,7 +125,7 @@ def run_inpaint(args: argparse.Namespace) -> int:
 
     model = _load(args)
     rows = inpaint_files(
-        model, args.inputs, args.mask, args.out, space=default_space(model, args.space), batch_size=args.batch_size,
+        model, args.inputs, args.mask, args.out, space=_space(model, args.space), batch_size=args.batch_size,
         prior_weight=args.prior_weight, context=args.context, blend=args.blend, original=not args.no_original,
         options=_options(args),
     )
@@ -134,7 +134,7 @@ def run_inpaint(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_latent_walk(args: argparse.Namespace) -> int:
+def run_walk(args: argparse.Namespace) -> int:
     """``gankit interpolate RUN --latents A,B,...``: a grid walking between projected real images."""
     from gankit.latent.project import latent_walk, load_latent
     from gankit.report.plots import save_image_grid
@@ -151,3 +151,13 @@ def run_latent_walk(args: argparse.Namespace) -> int:
         save_image_grid(images, out, nrow=args.steps)
     print(f"wrote the walk through {len(files)} projected images ({files[0].space} space) to {out}")
     return 0
+
+
+PROJECT = Verb(
+    "project", "Project real images into a generator's latent space (GAN inversion): latents, reconstructions, losses.",
+    PROJECT_EXAMPLES, project_arguments, run_project,
+)
+INPAINT = Verb(
+    "inpaint", "Fill masked regions of images by a latent search (Yeh et al. 2017), blended into the known pixels.",
+    INPAINT_EXAMPLES, inpaint_arguments, run_inpaint,
+)
