@@ -291,7 +291,8 @@ def plot_js_vs_wasserstein(result: dict, path: Path) -> None:
     thetas = torch.linspace(-2, 2, 401)
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
     left.plot(thetas, thetas.abs(), label="W1 = |theta|")
-    left.plot(thetas, torch.where(thetas == 0, 0.0, math.log(2)), label="JS (log 2 for theta != 0)")
+    for side, label in ((thetas < 0, "JS: log 2 for theta != 0, 0 at theta = 0"), (thetas > 0, None)):
+        left.plot(thetas[side], torch.full((int(side.sum()),), math.log(2)), color="C1", label=label)
     left.plot([0], [0], "o", color="C1")
     left.set(xlabel="theta (distance between the lines)", ylabel="true value")
     left.legend(fontsize=8)
@@ -311,9 +312,10 @@ def plot_momentum(result: dict, path: Path) -> None:
     for run in result["runs"]:
         colour = "C0" if run["optimizer"] == "rmsprop" else "C3"
         label = run["optimizer"] if run["seed"] == 0 else None
-        steps = torch.linspace(1, len(run["estimates"]), len(run["estimates"])) * (
-            run["w1_curve"][-1][0] / len(run["estimates"]))
-        axes[0].plot(steps, run["estimates"], color=colour, lw=0.5, alpha=0.7, label=label)
+        stride = run["w1_curve"][-1][0] / len(run["estimates"])  # train steps per stored estimate
+        skip = len(run["estimates"]) // 20  # the untrained critic's first values would set the scale
+        steps = (torch.arange(skip, len(run["estimates"])) * stride).tolist()
+        axes[0].plot(steps, run["estimates"][skip:], color=colour, lw=0.5, alpha=0.7, label=label)
         axes[1].plot(*zip(*run["w1_curve"]), "o-", color=colour, ms=3, label=label)
         if run["seed"] == 0:
             centres = torch.linspace(-3, 3, 121)[:-1] + 0.025
@@ -394,7 +396,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small budgets: checks that the script runs (~30 s)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "theory")
+    parser.add_argument("--replot", action="store_true", help="redraw the figures from OUT/theory.json, no training")
     args = parser.parse_args()
+    if args.replot:
+        checks = json.loads((args.out / "theory.json").read_text())["checks"]
+        for name, (_, plot) in CHECKS.items():
+            plot(checks[name], args.out / f"{name}.png")
+        return
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     report = {"command": " ".join(["python", "benchmarks/theory.py", *sys.argv[1:]]),
