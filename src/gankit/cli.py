@@ -19,7 +19,9 @@ import sys
 import traceback
 
 from gankit import __version__
-from gankit.commands import Verb, data, evaluate, features, models, report, sample, score, style, train, translate
+from gankit.commands import (
+    Verb, data, evaluate, features, latent, models, report, sample, score, style, train, translate,
+)
 from gankit.errors import GankitError, TrainingInterrupted, one_line
 
 VERBS: tuple[Verb, ...] = (
@@ -33,6 +35,8 @@ VERBS: tuple[Verb, ...] = (
     features.VERB,
     report.VERB,
     score.VERB,
+    latent.PROJECT,
+    latent.INPAINT,
     models.VERB,
     data.VERB,
 )

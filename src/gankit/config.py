@@ -127,6 +127,7 @@ class DataConfig(Settings):
     channels: int | None = None  # 1 = grey, 3 = RGB, None = as stored
     box: int | None = setting(None, POSITIVE)  # shrink each image into a centred box of this many px, black around (MNIST: 20 of 28)
     classes: list[int] | None = None  # keep only these labels
+    limit: int | None = setting(None, POSITIVE)  # keep this many examples, drawn with data.seed (small-data runs)
     # Anomaly-detection protocols on labelled sets (gankit.data.anomaly): training sees only
     # normal classes. Anomaly classes only: one-vs-rest; normal classes only: one-class.
     normal_classes: list[int] | None = None

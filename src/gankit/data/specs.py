@@ -16,7 +16,7 @@ from typing import Literal
 
 from gankit.config import DataConfig
 from gankit.data import anomaly
-from gankit.data.dataset import Data, fit_in_box
+from gankit.data.dataset import Data, fit_in_box, keep_random
 from gankit.data.digits import load_digits
 from gankit.data.folder import load_folder
 from gankit.data.mnist import load_idx_set
@@ -76,4 +76,6 @@ def load_data(config: DataConfig) -> Data:
         data = anomaly.load_protocol_data(config)
     else:
         data = SPECS[prefix].load(argument, config)
+    if config.limit is not None:
+        data = keep_random(data, config.limit, config.seed)
     return fit_in_box(data, config.box) if config.box is not None else data

@@ -89,8 +89,8 @@ class ClassifierFeatures(ClassifierExtractor):
 
 
 def classifier_data_config(config: DataConfig) -> DataConfig:
-    """The data a classifier for ``config`` is trained on: every class of the train split."""
-    return replace(config, classes=None, split="train")
+    """The data a classifier for ``config`` is trained on: every example and class of the train split."""
+    return replace(config, classes=None, limit=None, split="train")
 
 
 def classifier_dir(data: Data) -> Path:
