@@ -100,6 +100,9 @@ CASES = [
     ("interpolate {style} --gif --out {tmp}/x.png", "ending in .gif"),
     ("style-mix {style} --out {tmp}/m", "has no extension"),
     ("noise {style} --out /proc/n.png", "cannot write in /proc"),
+    ("project {gan} {img} --out /proc/p", "cannot write in /proc"),
+    ("inpaint {gan} {img} --mask center:0.4 --out {file}", "is a file, not a folder"),
+    ("interpolate {style} --latents {tmp}/a.safetensors,{tmp}/b.safetensors --out {tmp}/w.jpg", "unknown extension '.jpg'"),
     ("train gan --out {file}", "is a file, not a folder"),
     (f"train gan --out {{tmp}}/{LONG}", "bytes long"),
     # section 2: sizes that exhaust memory or disk
@@ -191,7 +194,7 @@ def test_bad_input_is_one_line_and_writes_nothing(world, template, message, caps
 
 def test_the_table_counts():
     """docs/RELIABILITY.md quotes these counts."""
-    assert len(CASES) == 80
+    assert len(CASES) == 83
 
 
 # --- hypothesis: random argument vectors for every verb --------------------------------------
@@ -208,10 +211,12 @@ VERB_FLAGS = {
     "report": ["--out"],
     "score": ["--data", "--out", "--maps", "--threshold", "--quantile", "--batch-size", "--anomaly-classes",
               "--normal-classes"],
+    "project": ["--out", "--space", "--loss", "--restarts", "--batch-size", "--lr", "--seed", "--feature-weight"],
+    "inpaint": ["--mask", "--out", "--space", "--blend", "--context", "--prior-weight", "--batch-size"],
     "models": [],
     "data": ["--size", "--channels", "--classes", "--split", "--seed", "--preview"],
 }
-RUN_OF = {"sample": "gan", "style-mix": "style", "interpolate": "style", "noise": "style", "translate": "cycle",
+RUN_OF = {"project": "style", "inpaint": "style", "sample": "gan", "style-mix": "style", "interpolate": "style", "noise": "style", "translate": "cycle",
           "eval": "gan", "report": "gan", "score": "detector"}
 
 values = st.one_of(
@@ -247,8 +252,10 @@ def test_random_argument_vectors_end_in_success_or_one_line(world, verb, tmp_pat
         scratch.mkdir()
         os.chdir(scratch)
         head = [verb] + ([paths[RUN_OF[verb]]] if verb in RUN_OF else [])
-        if verb == "translate":
+        if verb in ("translate", "project", "inpaint"):
             head.append(paths["img"])
+        if verb in ("project", "inpaint"):
+            argv = [*argv, "--steps", "2", "--no-progress"]  # random flags, but a search that ends quickly
         if verb == "train":
             argv = ["gan", *argv, "--set", "train.steps=-1"]  # every path up to the config, never a real run
         if verb == "features":

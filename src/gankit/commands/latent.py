@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gankit.commands import Verb, checkpoint_arguments, seed
+from gankit.commands import Verb, checkpoint_arguments, positive, seed
 from gankit.outputs import output_file, output_folder
 
 
@@ -39,13 +39,13 @@ and inpaint.csv."""
 
 def _search_arguments(parser: argparse.ArgumentParser) -> None:
     search = parser.add_argument_group("latent search (StyleGAN2's projector schedule)")
-    search.add_argument("--steps", type=int, default=300, help="Adam steps (default 300)")
+    search.add_argument("--steps", type=positive, default=300, help="Adam steps (default 300)")
     search.add_argument("--lr", type=float, default=0.1, help="peak learning rate (default 0.1)")
-    search.add_argument("--restarts", type=int, default=1, help="random starts; each image keeps its best (default 1)")
+    search.add_argument("--restarts", type=positive, default=1, help="random starts; each image keeps its best (default 1)")
     search.add_argument("--noise-regularization", type=float, default=1e5,
                         help="StyleGAN noise maps' autocorrelation penalty (default 1e5, the projector's)")
     search.add_argument("--seed", type=seed, default=0, help="seed of the starts (default 0)")
-    search.add_argument("--batch-size", type=int, default=64, help="images searched together (default 64)")
+    search.add_argument("--batch-size", type=positive, default=64, help="images searched together (default 64)")
     search.add_argument("--no-progress", action="store_true", help="no progress bar")
     checkpoint_arguments(parser)
 
