@@ -8,7 +8,18 @@
 
 __version__ = "0.1.0"
 
-from gankit.api import load, score, train  # noqa: E402
-from gankit.models import MODELS  # noqa: E402
-
 __all__ = ["MODELS", "load", "score", "train", "__version__"]
+
+
+def __getattr__(name: str):
+    # Resolved on first use, so that `import gankit.deploy` (ONNX Runtime inference) does not load
+    # the training loop, matplotlib or torchmetrics that the API needs.
+    if name in ("load", "score", "train"):
+        from gankit import api
+
+        return getattr(api, name)
+    if name == "MODELS":
+        from gankit.models import MODELS
+
+        return MODELS
+    raise AttributeError(f"module 'gankit' has no attribute {name!r}")

@@ -70,6 +70,11 @@ halves of the real data with as many examples (a perfect generator's score).""",
   gankit score runs/g3 --out scores.csv --maps maps/ --quantile 0.95
   gankit score runs/tile --data magnetic-tile:../shared/data/magnetic-tile --out tile.csv --maps maps/
   gankit score runs/g3 --data mnist:../shared/data/mnist --anomaly-classes 5 --out five.csv""",
+    "export": """examples:
+  gankit export runs/g3 --format onnx --out detector.onnx        # + detector.onnx.json (contract, threshold, sha256)
+  gankit export runs/style --format torchscript --out style.pt   # inputs z and psi
+  gankit export runs/facades --format onnx --out facades.onnx    # facades-a2b.onnx and facades-b2a.onnx
+  python -m gankit.deploy detector.onnx photos/ --out scores.csv --maps maps/   # no training stack needed""",
     "models": """example:
   gankit models""",
     "data": """examples:
@@ -240,6 +245,14 @@ def _parser() -> argparse.ArgumentParser:
     limit.add_argument("--quantile", type=float, help="threshold at this quantile of held-out normal scores instead")
     score.add_argument("--batch-size", type=int, help="images per scoring batch (default model.score_batch_size)")
     score.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+
+    export = verb("export", "Export a run's job to ONNX or TorchScript with a JSON sidecar (docs/deploy.md).")
+    export.add_argument("run", help="run directory")
+    export.add_argument("--format", required=True, help="onnx or torchscript")
+    export.add_argument("--out", required=True, metavar="FILE", help="the exported file; FILE.json is its sidecar")
+    export.add_argument("--checkpoint", help="a checkpoint file instead of the run's latest")
+    export.add_argument("--threshold", type=float, default=0.5,
+                        help="detectors: the decision threshold embedded, in normalised units (default 0.5)")
 
     verb("models", "List the model variants with a one-line description.")
 
@@ -558,6 +571,14 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from gankit.export import export_run, sidecar_path
+
+    for path in export_run(args.run, args.format, args.out, checkpoint=args.checkpoint, threshold=args.threshold):
+        print(f"wrote {path} and {sidecar_path(path)}")
+    return 0
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     from gankit.models import MODELS
 
@@ -592,6 +613,7 @@ COMMANDS = {
     "train": _cmd_train, "sample": _cmd_sample, "translate": _cmd_translate, "eval": _cmd_eval,
     "score": _cmd_score, "features": _cmd_features, "report": _cmd_report, "models": _cmd_models,
     "data": _cmd_data, "style-mix": _cmd_style_mix, "interpolate": _cmd_interpolate, "noise": _cmd_noise,
+    "export": _cmd_export,
 }
 
 

@@ -121,10 +121,11 @@ def score(
     if out is not None:
         result.files.update(_write(Path(out), rows, metrics, test, output))
     if maps is not None:
-        from gankit.report.anomaly import save_overlays
+        from gankit.report.anomaly import inferno
+        from gankit.report.overlay import save_overlays
 
         vmax = output.maps.quantile(0.999).item() if output.maps.numel() < 2**24 else output.maps.max().item()
-        save_overlays(test.data.x, output.reconstructions, output.maps, test.names, Path(maps), vmax)
+        save_overlays(test.data.x, output.reconstructions, output.maps, test.names, Path(maps), vmax, inferno)
         result.files["maps"] = Path(maps)
     return result
 
