@@ -20,17 +20,13 @@ from typing import Any
 
 import torch
 
+from gankit.deploy import sidecar_path
 from gankit.errors import GankitError
 from gankit.export.jobs import Job, jobs_for
 
 FORMATS = ("onnx", "torchscript")
 SIDECAR_FORMAT = "gankit-export/1"
 OPSET = 18
-
-
-def sidecar_path(path: str | Path) -> Path:
-    """model.onnx -> model.onnx.json (the full name, so an ONNX and a TorchScript file never share one)."""
-    return Path(f"{path}.json")
 
 
 def file_sha256(path: Path) -> str:
