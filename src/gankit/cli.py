@@ -75,6 +75,10 @@ halves of the real data with as many examples (a perfect generator's score).""",
   gankit export runs/style --format torchscript --out style.pt   # inputs z and psi
   gankit export runs/facades --format onnx --out facades.onnx    # facades-a2b.onnx and facades-b2a.onnx
   python -m gankit.deploy detector.onnx photos/ --out scores.csv --maps maps/   # no training stack needed""",
+    "serve": """examples:
+  gankit serve detector.onnx                  # http://127.0.0.1:8000/ : the page; POST /score, GET /model
+  gankit serve runs/style --port 8080         # a run is exported to ONNX first (a temporary folder)
+  gankit serve facades-a2b.onnx --max-upload-mb 4 --max-batch 32""",
     "models": """example:
   gankit models""",
     "data": """examples:
@@ -253,6 +257,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", help="a checkpoint file instead of the run's latest")
     export.add_argument("--threshold", type=float, default=0.5,
                         help="detectors: the decision threshold embedded, in normalised units (default 0.5)")
+
+    serve = verb("serve", "Serve an exported file (or a run, exported first) over HTTP with a web page (docs/deploy.md).")
+    serve.add_argument("model", metavar="RUN_OR_EXPORT", help="a run directory or an exported .onnx file")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--max-upload-mb", type=float, default=8.0, help="largest request body (default 8 MiB)")
+    serve.add_argument("--max-batch", type=int, default=16, help="images per batched inference call (default 16)")
+    serve.add_argument("--max-queue", type=int, default=256, help="images waiting before requests get 503 (default 256)")
 
     verb("models", "List the model variants with a one-line description.")
 
@@ -579,6 +591,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from gankit.serve import serve
+
+    serve(args.model, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb,
+          max_batch=args.max_batch, max_queue=args.max_queue)
+    return 0
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     from gankit.models import MODELS
 
@@ -613,7 +633,7 @@ COMMANDS = {
     "train": _cmd_train, "sample": _cmd_sample, "translate": _cmd_translate, "eval": _cmd_eval,
     "score": _cmd_score, "features": _cmd_features, "report": _cmd_report, "models": _cmd_models,
     "data": _cmd_data, "style-mix": _cmd_style_mix, "interpolate": _cmd_interpolate, "noise": _cmd_noise,
-    "export": _cmd_export,
+    "export": _cmd_export, "serve": _cmd_serve,
 }
 
 
