@@ -65,7 +65,7 @@ def deploy_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("deploy-runs")
     detector = tiny_overrides("digits") + ["data.anomaly_classes=3"]
     overrides = {
-        "gan": tiny_overrides("digits"),
+        "gan": tiny_overrides("digits") + ["model.ema_kimg=0.1"],  # exports the EMA generator
         "stylegan": TINY_STYLEGAN + TINY_TRAIN,
         "cyclegan": TINY_CYCLEGAN + TINY_TRAIN + ["train.batch_size=2"],
         "ganomaly": detector,
