@@ -119,3 +119,14 @@ def test_batcher_shares_calls_and_turns_a_burst_away():
 def test_serve_cli_bad_target_is_one_line(tmp_path, capsys):
     assert main(["serve", str(tmp_path / "missing.onnx")]) == 2
     assert "not a run directory or an exported file" in capsys.readouterr().err
+
+
+def test_a_run_is_served_from_a_temporary_export(deploy_run):
+    from gankit.serve import served_files
+
+    with served_files(deploy_run("gan")) as paths:
+        folder = paths[0].parent
+        assert [p.name for p in paths] == ["model.onnx"] and (folder / "model.onnx.json").is_file()
+        with TestClient(create_app(paths)) as client:
+            assert len(client.post("/sample", json={"n": 2}).json()["images"]) == 2
+    assert not folder.exists()  # nothing left behind

@@ -100,6 +100,8 @@ def create_app(paths: list[Path], limits: Limits | None = None) -> FastAPI:
     jobs = {m.job for m in models}
     if len(jobs) != 1:
         raise GankitError(f"serve one job at a time; these files do {', '.join(sorted(jobs))}")
+    if len(models[0].data_shape) != 3:
+        raise GankitError(f"gankit serve shows images; {models[0].path.name} makes points of shape {models[0].data_shape}")
     by_direction = {m.info.get("direction"): m for m in models}
     batchers = {key: Batcher(lambda x, m=m: m.run({"x": x}), limits.max_batch, limits.max_queue)
                 for key, m in by_direction.items() if m.job != "sample"}
