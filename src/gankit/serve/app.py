@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from torchvision.utils import save_image
 
 from gankit.data.images import DECODE_ERRORS, TooLargeError, decode_file, read_header, to_signed
-from gankit.deploy import Exported, load
+from gankit.deploy import load
 from gankit.deploy.files import to_unit
 from gankit.errors import GankitError
 from gankit.report.overlay import heat_overlay
