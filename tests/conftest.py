@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -14,9 +15,25 @@ torch.set_num_threads(1)
 
 SHARED_DATA = Path(os.environ.get("GANKIT_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
-TINY_MODEL = ["model.latent_dim=8", "model.g_width=8", "model.d_width=8", "model.mlp_width=16", "model.mlp_depth=2"]
+# The one table of tiny networks: each variant takes the keys its config has.
+TINY_NETWORKS = {
+    "latent_dim": 8, "g_width": 8, "d_width": 8, "mlp_width": 16, "mlp_depth": 2, "joint_width": 16,
+    "w_dim": 8, "mapping_depth": 2, "max_width": 16, "blocks": 1, "d_layers": 2, "pool_size": 2,
+}
+# Schedules that keep two training steps short: AnoGAN's search; f-AnoGAN's two stages one step each.
+TINY_SCHEDULES = {"anogan": {"search_steps": 3}, "fanogan": {"gan_steps": 1, "encoder_steps": 1}}
+# The GAN family's networks as --set overrides, for the command-line and API tests.
+TINY_MODEL = [f"model.{k}={TINY_NETWORKS[k]}" for k in ("latent_dim", "g_width", "d_width", "mlp_width", "mlp_depth")]
 TINY_TRAIN = ["train.batch_size=16", "train.progress=false", "train.log_every=2", "train.sample_every=4",
               "train.checkpoint_every=4", "train.num_preview=16"]
+
+
+def tiny_settings(name: str, schedules: dict[str, dict] = TINY_SCHEDULES) -> dict[str, object]:
+    """Tiny settings of variant ``name``: the networks of TINY_NETWORKS its config has, and its schedule."""
+    from gankit.models import MODELS
+
+    fields = {f.name for f in dataclasses.fields(MODELS[name].Config)}
+    return {k: v for k, v in TINY_NETWORKS.items() if k in fields} | schedules.get(name, {})
 
 
 def tiny_overrides(data: str = "toy:ring8", **extra: object) -> list[str]:
@@ -72,6 +89,7 @@ def deploy_run(tmp_path_factory):
         "egbad": detector,
         "fanogan": detector + ["model.gan_steps=2", "model.encoder_steps=2"],
         "anogan": detector + ["model.search_steps=2", "model.max_calibration_images=16"],
+        "alad": [f"model.{k}={v}" for k, v in tiny_settings("alad").items()] + TINY_TRAIN + ["data.anomaly_classes=3"],
     }
 
     def run(variant: str) -> Path:

@@ -13,17 +13,11 @@ from pathlib import Path
 from typing import Any
 
 
-from gankit.config import (
-    RunConfig,
-    apply_overrides,
-    build_run_config,
-    default_config_path,
-    load_yaml,
-)
+from gankit.config import RunConfig, apply_overrides, default_config_path, load_yaml
 from gankit.errors import GankitError
-from gankit.models import get_model_class
+from gankit.models import build_run_config, get_model_class
 from gankit.models.base import GANModel
-from gankit.scoring import ScoreResult, score
+from gankit.scoring import ScoreResult, score_model
 from gankit.training.checkpoint import latest_checkpoint, load_checkpoint
 from gankit.training.loop import CONFIG_FILE, Trainer, TrainResult, build_model, resolve_device
 
@@ -146,9 +140,15 @@ def load(run_dir: str | Path, *, checkpoint: str | Path | None = None, device: s
         model.load_state_dict(state["model"])
     except RuntimeError as error:
         raise GankitError(f"{written} does not fit its own configuration: {str(error).splitlines()[0]}") from None
-    model.run_config = config
-    model.step = state["step"]
+    model.run_config, model.step = config, state["step"]
     return model.to(target).eval().requires_grad_(False)
+
+
+def score(run: str | Path | GANModel, *, device: str = "cpu", **options: Any) -> ScoreResult:
+    """Score a test set with a trained detector: a run directory (loaded on ``device``) or a model;
+    ``options`` are those of :func:`gankit.scoring.score_model` (data, classes, out, maps, threshold, ...)."""
+    model = run if isinstance(run, GANModel) else load(run, device=device)
+    return score_model(model, **options)
 
 
 __all__ = ["ScoreResult", "TrainResult", "load", "make_config", "resume", "score", "train"]

@@ -20,9 +20,9 @@ pytest.importorskip("onnxscript")  # the ONNX exporter's dependency
 
 TOLERANCE = 1e-4
 BATCH = 5  # not the batch the graphs were recorded with: the batch axis must be dynamic
-# EGBAD and f-AnoGAN go through the same exported wrapper as GANomaly: their parity tests (a tiny
-# run and an export each, ~40 s on a loaded core) run with the slow tests.
-SLOW_DETECTORS = [pytest.param(name, marks=pytest.mark.slow) for name in ("egbad", "fanogan")]
+# EGBAD, f-AnoGAN and ALAD go through the same exported wrapper as GANomaly: their parity tests (a
+# tiny run and an export each, ~40 s on a loaded core) run with the slow tests.
+SLOW_DETECTORS = [pytest.param(name, marks=pytest.mark.slow) for name in ("egbad", "fanogan", "alad")]
 
 
 def run_onnx(path, inputs):

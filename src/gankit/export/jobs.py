@@ -32,7 +32,7 @@ NOT_EXPORTABLE = {
         "AnoGAN scores an image by a latent search: hundreds of Adam steps on z, each one a gradient of "
         "|x - G(z)| and D's features with respect to z. ONNX Runtime's inference sessions compute no gradients "
         "and a traced TorchScript file records one forward pass, not an optimiser loop, so neither could score; "
-        "deploy f-AnoGAN, EGBAD or GANomaly (one-pass scores) or score AnoGAN runs with 'gankit score'"
+        "deploy f-AnoGAN, EGBAD, GANomaly or ALAD (one-pass scores) or score AnoGAN runs with 'gankit score'"
     ),
 }
 
@@ -106,8 +106,6 @@ DETECTOR_OUTPUTS = {
 
 def jobs_for(model: GANModel, threshold: float = 0.5) -> list[Job]:
     """The exported jobs of a loaded model (eval mode, CPU), or a GankitError saying why there are none."""
-    from gankit.models.cyclegan.model import DIRECTIONS
-
     name = model.run_config.model_name
     if name in NOT_EXPORTABLE:
         raise GankitError(f"{name} cannot be exported: {NOT_EXPORTABLE[name]}")
@@ -129,7 +127,7 @@ def jobs_for(model: GANModel, threshold: float = 0.5) -> list[Job]:
         x = torch.rand(EXAMPLE_BATCH, *shape) * 2 - 1
         return [Job("translate", generators[d], {"x": x}, ["image"],
                     {"inputs": {"x": image_contract(shape)}, "outputs": {"image": image_contract(shape)}},
-                    suffix=f"-{d}", extra={"direction": d}) for d in DIRECTIONS]
+                    suffix=f"-{d}", extra={"direction": d}) for d in model.directions]
     latent_dim = model.config.latent_dim
     z = torch.randn(EXAMPLE_BATCH, latent_dim)
     z_contract = {"shape": ["N", latent_dim], "dtype": "float32", "meaning": "standard normal latents"}

@@ -24,34 +24,21 @@ import torch
 from torch import Tensor
 from torch.optim import Adam
 
-from gankit.errors import GankitError
+from gankit.config import FRACTION, NON_NEGATIVE, POSITIVE, setting
 from gankit.models.detector import AnomalyDetector, AnomalyOutput, DetectorConfig, residual_map
 from gankit.models.gan.model import GAN, GANConfig
 
 
 @dataclass
 class AnoGANConfig(DetectorConfig, GANConfig):
-    search_steps: int = 500  # Adam steps of the latent search per test batch (the paper's Gamma)
-    search_lr: float = 0.01
-    weight_discrimination: float = 0.1  # the paper's lambda
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.search_steps < 0:
-            raise GankitError(f"model.search_steps must be >= 0, got {self.search_steps}")
-        if self.search_lr <= 0:
-            raise GankitError(f"model.search_lr must be > 0, got {self.search_lr}")
-        if not 0 <= self.weight_discrimination <= 1:
-            raise GankitError(f"model.weight_discrimination must be in [0, 1], got {self.weight_discrimination}")
+    search_steps: int = setting(500, NON_NEGATIVE)  # Adam steps of the latent search per test batch (the paper's Gamma)
+    search_lr: float = setting(0.01, POSITIVE)
+    weight_discrimination: float = setting(0.1, FRACTION)  # the paper's lambda
 
 
 class AnoGAN(AnomalyDetector, GAN):
     Config = AnoGANConfig
     description = "AnoGAN (Schlegl 2017): DCGAN on normal data, batched latent search scores test images"
-
-    def __init__(self, config: AnoGANConfig, data_shape: tuple[int, ...]) -> None:
-        super().__init__(config, data_shape)
-        self._init_detector(data_shape)
 
     @contextmanager
     def _frozen(self) -> Iterator[None]:

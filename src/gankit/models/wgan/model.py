@@ -6,7 +6,7 @@ Lipschitz; weight clipping to [-c, c] keeps it so. The estimate is logged as
 ``wasserstein``: unlike a GAN's losses, it falls as samples improve.
 
     model = WGAN(WGANConfig(clip=0.01), data_shape=(1, 32, 32))
-    model.optimizers = model.configure_optimizers()
+    model.prepare_training()
     logs = model.train_step((x_real, y), step=0)   # {"wasserstein": ..., ...}
 """
 
@@ -18,26 +18,21 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer, RMSprop
 
-from gankit.config import check_positive
+from gankit.config import NON_NEGATIVE, POSITIVE, setting
 from gankit.models.gan.model import GAN, GANFamilyConfig
 from gankit.nn import losses
 
 
 @dataclass
 class WGANConfig(GANFamilyConfig):
-    clip: float = 0.01
-    lr: float = 5e-5  # RMSProp for both networks: momentum destabilises clipped critics
-    critic_steps: int = 5
+    clip: float = setting(0.01, POSITIVE)
+    lr: float = setting(5e-5, POSITIVE)  # RMSProp for both networks: momentum destabilises clipped critics
+    critic_steps: int = setting(5, POSITIVE)
     # The reference code trains the critic to optimality (100 steps) for the first
     # 25 generator steps and every 500th one; set warmup_critic_steps = critic_steps to turn off.
-    warmup_critic_steps: int = 100
-    warmup_generator_steps: int = 25
-    warmup_every: int = 500
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_positive(self, "clip", "lr", "critic_steps", "warmup_critic_steps", "warmup_every")
-        check_positive(self, "warmup_generator_steps", allow_zero=True)
+    warmup_critic_steps: int = setting(100, POSITIVE)
+    warmup_generator_steps: int = setting(25, NON_NEGATIVE)
+    warmup_every: int = setting(500, POSITIVE)
 
 
 class WGAN(GAN):
