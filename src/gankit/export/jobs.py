@@ -137,5 +137,5 @@ def jobs_for(model: GANModel, threshold: float = 0.5) -> list[Job]:
         return [Job("sample", StyleSampler(model), {"z": z, "psi": torch.ones(1)}, ["image"],
                     {"inputs": {"z": z_contract, "psi": psi}, "outputs": {"image": output}},
                     extra={"noise": f"fixed: one standard-normal draw (seed {NOISE_SEED}) shared by every image"})]
-    return [Job("sample", model.sampling_generator, {"z": z}, ["image"],
+    return [Job("sample", model.generator_network(), {"z": z}, ["image"],
                 {"inputs": {"z": z_contract}, "outputs": {"image": output}})]
