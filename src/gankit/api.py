@@ -108,15 +108,22 @@ def resume(run_dir: str | Path, overrides: list[str] | dict[str, Any] | None = N
     return Trainer(config, run_dir, resume=True).fit()
 
 
+def resolve_checkpoint(run_dir: str | Path, checkpoint: str | Path | None = None) -> Path:
+    """``checkpoint`` when given, else the run's newest complete checkpoint."""
+    if checkpoint is not None:
+        return Path(checkpoint)
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise GankitError(f"run directory not found: {run_dir}")
+    latest = latest_checkpoint(run_dir / "checkpoints")
+    if latest is None:
+        raise GankitError(f"{run_dir} holds no complete checkpoint")
+    return latest
+
+
 def load(run_dir: str | Path, *, checkpoint: str | Path | None = None, device: str = "cpu") -> GANModel:
     """The trained model of a run (latest checkpoint unless one is named), in eval mode."""
-    run_dir = Path(run_dir)
-    if checkpoint is None:
-        if not run_dir.is_dir():
-            raise GankitError(f"run directory not found: {run_dir}")
-        checkpoint = latest_checkpoint(run_dir / "checkpoints")
-        if checkpoint is None:
-            raise GankitError(f"{run_dir} holds no complete checkpoint")
+    checkpoint = resolve_checkpoint(run_dir, checkpoint)
     target = resolve_device(device)
     state = load_checkpoint(Path(checkpoint), map_location=target)
     missing = [key for key in ("config", "data_shape", "model") if key not in state]
