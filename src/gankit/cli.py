@@ -19,7 +19,8 @@ import traceback
 
 from gankit import __version__
 from gankit.commands import (
-    Verb, data, evaluate, export, features, models, report, sample, score, serve, style, train, translate,
+    Verb, data, evaluate, export, features, latent, models, report, sample, score, serve, style, train,
+    translate,
 )
 from gankit.errors import GankitError, TrainingInterrupted
 
@@ -34,6 +35,8 @@ VERBS: tuple[Verb, ...] = (
     features.VERB,
     report.VERB,
     score.VERB,
+    latent.PROJECT,
+    latent.INPAINT,
     export.VERB,
     serve.VERB,
     models.VERB,

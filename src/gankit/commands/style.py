@@ -49,12 +49,19 @@ def interpolate_arguments(interpolate: argparse.ArgumentParser) -> None:
     interpolate.add_argument("--steps", type=int, default=8, help="images per pair of seeds (default 8)")
     interpolate.add_argument("--seeds", default="0,1,2,3", metavar="SEEDS", help="the path, e.g. 0,1,2,3 or 0-3")
     interpolate.add_argument("--gif", action="store_true", help="a looping GIF through the seeds instead of a grid")
+    interpolate.add_argument("--latents", metavar="FILES",
+                             help="walk between projected images instead: latent files of gankit project, A,B[,...] "
+                             "(any generator family)")
 
 
 def run_interpolate(args: argparse.Namespace) -> int:
     from gankit.report.plots import save_image_grid
     from gankit.report.style import interpolation_frames, interpolation_grid, save_gif
 
+    if args.latents:
+        from gankit.commands.latent import run_walk
+
+        return run_walk(args)
     seeds = seed_list(args.seeds, "--seeds")
     model = _style_model(args)
     if args.gif:
@@ -95,10 +102,11 @@ STYLE_MIX = Verb(
     mix_arguments, run_mix,
 )
 INTERPOLATE = Verb(
-    "interpolate", "Interpolate between seeds in Z (slerp) or W (lerp): a grid or a GIF.",
+    "interpolate", "Interpolate between seeds in Z (slerp) or W (lerp), or between projected images (--latents).",
     """examples:
   gankit interpolate runs/style --space w --steps 8 --seeds 0,1,2,3 --out walk.png
-  gankit interpolate runs/style --space z --steps 24 --gif --out walk.gif""",
+  gankit interpolate runs/style --space z --steps 24 --gif --out walk.gif
+  gankit interpolate runs/mnist --latents projected/a.safetensors,projected/b.safetensors   # from gankit project""",
     interpolate_arguments, run_interpolate,
 )
 NOISE = Verb(
