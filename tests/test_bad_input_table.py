@@ -15,10 +15,9 @@ from PIL import Image
 
 from gankit.cli import main
 from gankit.training.checkpoint import latest_checkpoint
-from tests.conftest import TINY_TRAIN, tiny_overrides
+from tests.conftest import TINY_CYCLEGAN, TINY_TRAIN, tiny_overrides
 from tests.data.test_hostile_images import defects_layout
 from tests.test_cli import TINY_STYLEGAN
-from tests.test_translate_cli import TINY_CYCLEGAN
 
 
 def sets(items):

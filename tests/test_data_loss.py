@@ -56,7 +56,7 @@ def test_a_damaged_newest_checkpoint_never_makes_a_resumed_run_delete_the_good_o
 
 @pytest.fixture(scope="module")
 def cyclegan_run(tmp_path_factory):
-    from tests.test_translate_cli import TINY_CYCLEGAN
+    from tests.conftest import TINY_CYCLEGAN
     from tests.conftest import TINY_TRAIN
 
     run = tmp_path_factory.mktemp("cyclegan") / "run"

@@ -20,6 +20,7 @@ LAYERS = [
     ("models", ["gankit.models"]),
     ("the training loop", ["gankit.training.loop"]),
     ("jobs and the API", ["gankit.scoring", "gankit.translation", "gankit.sampling", "gankit.latent", "gankit.api"]),
+    ("deployment", ["gankit.deploy", "gankit.export", "gankit.serve"]),
     ("the command line", ["gankit.commands", "gankit.cli", "gankit.__main__"]),
 ]
 # Cycles that item 8 of issue 17 (data specs that own their options) removes; the test fails when

@@ -109,16 +109,24 @@ def resume(run_dir: str | Path, overrides: list[str] | dict[str, Any] | None = N
     return Trainer(config, run_dir, resume=True).fit()
 
 
+def resolve_checkpoint(run_dir: str | Path, checkpoint: str | Path | None = None) -> Path:
+    """``checkpoint`` when given, else the run's newest usable checkpoint."""
+    if checkpoint is not None:
+        return Path(checkpoint)
+    run = RunDirectory(run_dir)
+    if not run.path.is_dir():
+        raise GankitError(f"run directory not found: {run.path}")
+    latest = latest_checkpoint(run.checkpoints)
+    if latest is None:
+        raise GankitError(f"{run.path} holds no usable checkpoint: {refused_checkpoints(run.checkpoints)}")
+    return latest
+
+
 def load(run_dir: str | Path, *, checkpoint: str | Path | None = None, device: str = "cpu") -> GANModel:
     """The trained model of a run (latest checkpoint unless one is named), in eval mode.
     A named checkpoint must be of the run's own variant when the run has a config."""
     run = RunDirectory(run_dir)
-    if checkpoint is None:
-        if not run.path.is_dir():
-            raise GankitError(f"run directory not found: {run.path}")
-        checkpoint = latest_checkpoint(run.checkpoints)
-        if checkpoint is None:
-            raise GankitError(f"{run.path} holds no usable checkpoint: {refused_checkpoints(run.checkpoints)}")
+    checkpoint = resolve_checkpoint(run_dir, checkpoint)
     target = resolve_device(device)
     state = load_checkpoint(Path(checkpoint), map_location=target, model_name=_run_model_name(run))
     # A checkpoint of another version may name a variant or layers this one does not know.

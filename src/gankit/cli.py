@@ -20,7 +20,8 @@ import traceback
 
 from gankit import __version__
 from gankit.commands import (
-    Verb, data, evaluate, features, latent, models, report, sample, score, style, train, translate,
+    Verb, data, evaluate, export, features, latent, models, report, sample, score, serve, style, train,
+    translate,
 )
 from gankit.errors import GankitError, TrainingInterrupted, one_line
 
@@ -37,6 +38,8 @@ VERBS: tuple[Verb, ...] = (
     score.VERB,
     latent.PROJECT,
     latent.INPAINT,
+    export.VERB,
+    serve.VERB,
     models.VERB,
     data.VERB,
 )

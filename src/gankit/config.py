@@ -179,6 +179,7 @@ class TrainConfig(Settings):
     precision: Precision = "32"  # autocast; fp16 (16-mixed) adds loss scaling
     channels_last: bool = False  # NHWC memory format for image networks and batches
     compile: bool = False  # torch.compile the trained networks
+    lr_decay: Literal["none", "linear"] = "none"  # linear: every learning rate falls to 0 at train.steps
     on_nan: Literal["stop", "rollback"] = "stop"  # a non-finite loss stops, or reloads the last checkpoint
     nan_lr_factor: float = setting(0.5, Range(0, 1, low_inclusive=False))  # rollback multiplies every learning rate by this
     nan_max_rollbacks: int = setting(3, NON_NEGATIVE)  # rollbacks before a non-finite loss stops training anyway
@@ -186,6 +187,8 @@ class TrainConfig(Settings):
     def validate(self) -> None:
         if self.steps is None and self.epochs is None and self.minutes is None:
             raise GankitError("set a training budget: train.steps, train.epochs or train.minutes")
+        if self.lr_decay == "linear" and self.steps is None:
+            raise GankitError("train.lr_decay=linear decays to 0 at train.steps: set train.steps")
 
 
 @dataclass

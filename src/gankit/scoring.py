@@ -30,7 +30,8 @@ from gankit.files import write_text
 from gankit.metrics.anomaly import image_metrics, pixel_metrics
 from gankit.models import MODELS
 from gankit.models.base import GANModel
-from gankit.report.anomaly import save_overlays, save_ranked
+from gankit.report.anomaly import inferno, save_ranked
+from gankit.report.overlay import save_overlays
 
 DEFAULT_THRESHOLD = 0.5  # normalised units: the run's threshold_quantile of normal scores
 RANKED_SHOWN = 8
@@ -132,7 +133,7 @@ def score_model(
         result.files.update(_write(Path(out), rows, metrics, test, output))
     if maps is not None:
         vmax = output.maps.quantile(0.999).item() if output.maps.numel() < 2**24 else output.maps.max().item()
-        save_overlays(test.data.x, output.reconstructions, output.maps, test.names, Path(maps), vmax)
+        save_overlays(test.data.x, output.reconstructions, output.maps, test.names, Path(maps), vmax, inferno)
         result.files["maps"] = Path(maps)
     return result
 

@@ -47,6 +47,11 @@ class DetectorConfig(Settings):
     max_calibration_images: int = setting(2000, POSITIVE)
 
 
+def normalized(scores: Tensor, raw_threshold: float | Tensor, scale: float | Tensor) -> Tensor:
+    """sigmoid((s - t) / sigma): raw scores [N] -> (0, 1), with t itself at 0.5."""
+    return torch.sigmoid((scores - raw_threshold) / scale)
+
+
 def residual_map(x: Tensor, x_hat: Tensor) -> Tensor:
     """|x - x_hat| averaged over channels: [N, 1, H, W]."""
     return (x - x_hat).abs().mean(1, keepdim=True)
@@ -123,11 +128,14 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
             raise GankitError(f"the threshold quantile must be in (0, 1), got {quantile}")
         return torch.quantile(self._require_calibration(), quantile).item()
 
+    def normalization(self) -> tuple[float, float]:
+        """(raw threshold t, scale sigma) of ``normalize``: what an exported detector embeds."""
+        normal = self._require_calibration()
+        return self.raw_threshold(), max(normal.std().item() if normal.numel() > 1 else 0.0, 1e-12)
+
     def normalize(self, scores: Tensor) -> Tensor:
         """Raw scores [N] -> (0, 1); the default threshold maps to 0.5."""
-        normal = self._require_calibration()
-        scale = max(normal.std().item() if normal.numel() > 1 else 0.0, 1e-12)
-        return torch.sigmoid((scores.cpu() - self.raw_threshold()) / scale)
+        return normalized(scores.cpu(), *self.normalization())
 
     def calibration_stats(self) -> dict[str, float]:
         normal = self._require_calibration()

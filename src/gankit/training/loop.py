@@ -415,11 +415,22 @@ class Trainer:
     def train_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
         """The model's train_step with this run's wrappers (DDP, compile) and precision."""
         self.model.observe_batch(batch)
+        if self.config.train.lr_decay == "linear":
+            self._decay_learning_rates()
         with self.model.using(self.wrappers), self.precision.autocast():
             logs = self.model.train_step(batch, self.step)
         self.step += 1
         self.model.step = self.step
         return logs
+
+    def _decay_learning_rates(self) -> None:
+        """train.lr_decay=linear: each learning rate is its optimizer's first one (kept in the
+        optimizer's state as ``initial_lr``, as torch's schedulers keep it) times the roll-backs'
+        factor times (1 - step / steps), recomputed from the step so that a resumed run matches."""
+        factor = self.lr_scale * max(0.0, 1.0 - self.step / self.config.train.steps)
+        for optimizer in self.model.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
     def _synchronise(self, logs: dict[str, float], stop: bool) -> tuple[dict[str, float], bool]:
         """Under torchrun: the logs averaged over ranks (the global batch's losses), whether any
