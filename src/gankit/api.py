@@ -118,7 +118,7 @@ def resolve_checkpoint(run_dir: str | Path, checkpoint: str | Path | None = None
         raise GankitError(f"run directory not found: {run.path}")
     latest = latest_checkpoint(run.checkpoints)
     if latest is None:
-        raise GankitError(f"{run.path} holds no usable checkpoint: {refused_checkpoints(run.checkpoints)}")
+        raise GankitError(f"{run.path} holds no usable checkpoint ({refused_checkpoints(run.checkpoints)})")
     return latest
 
 

@@ -116,7 +116,7 @@ def test_export_cli_and_bad_input(deploy_run, tmp_path, capsys):
     empty = tmp_path / "empty"
     (empty / "checkpoints").mkdir(parents=True)
     bad = {
-        "no complete checkpoint": [str(empty), "--format", "onnx"],
+        "no usable checkpoint (none saved yet)": [str(empty), "--format", "onnx"],
         "unsupported export format 'tflite'": [str(deploy_run("gan")), "--format", "tflite"],
         "anogan cannot be exported: AnoGAN scores an image by a latent search": [str(deploy_run("anogan")), "--format", "onnx"],
         "run directory not found": [str(tmp_path / "missing"), "--format", "onnx"],

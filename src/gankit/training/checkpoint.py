@@ -178,7 +178,7 @@ def refused_checkpoints(directory: Path) -> str:
     """Why no checkpoint in ``directory`` is usable, in a few words (for the error that follows)."""
     names = list_checkpoints(directory)
     if not names:
-        return "no checkpoint"
+        return "none saved yet"
     return "; ".join(f"{p.name} refused ({_refusal(p)})" for p in names[-3:])
 
 
