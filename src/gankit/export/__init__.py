@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,11 @@ import torch
 from gankit.deploy import sidecar_path
 from gankit.errors import GankitError
 from gankit.export.jobs import Job, jobs_for
+from gankit.files import atomic_write, write_text
+from gankit.outputs import output_file
 
 FORMATS = ("onnx", "torchscript")
+SUFFIXES = {"onnx": {".onnx"}, "torchscript": {".pt", ".ts"}}  # what --out may end in, per format
 SIDECAR_FORMAT = "gankit-export/1"
 OPSET = 18
 
@@ -48,9 +53,7 @@ def export_run(run: str | Path, fmt: str, out: str | Path, *, checkpoint: str | 
     if not 0 < threshold < 1:
         raise GankitError(f"the threshold is in normalised units and must be in (0, 1), got {threshold}")
     checkpoint = api.resolve_checkpoint(run, checkpoint)
-    out = Path(out)
-    if out.is_dir():
-        raise GankitError(f"--out names a file, but {out} is a folder")
+    out = output_file(out, SUFFIXES[fmt])
     model = api.load(run, checkpoint=checkpoint, device="cpu")
     jobs = jobs_for(model, threshold)
     facts = {
@@ -66,7 +69,7 @@ def export_run(run: str | Path, fmt: str, out: str | Path, *, checkpoint: str | 
         for job, target in zip(jobs, targets):
             _write_atomically(target, lambda path, job=job: WRITERS[fmt](job, path))
             sidecar = {**facts, "job": job.name, **job.extra, **job.contract, "file_sha256": file_sha256(target)}
-            _write_atomically(sidecar_path(target), lambda path, s=sidecar: path.write_text(json.dumps(s, indent=2) + "\n"))
+            write_text(sidecar_path(target), json.dumps(sidecar, indent=2) + "\n")
             written.append(target)
     except Exception:
         for path in written:  # all or nothing: a half-exported CycleGAN is removed
@@ -77,12 +80,13 @@ def export_run(run: str | Path, fmt: str, out: str | Path, *, checkpoint: str | 
 
 
 def _write_atomically(target: Path, write: Any) -> None:
-    temporary = target.with_name(f".{target.name}.partial")
-    try:
-        write(temporary)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """The exporters write to a path, so they write into a scratch folder beside ``target``; the
+    result then goes through the one atomic writer of run files (fsync, rename, one-line errors)."""
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as scratch:
+        staged = Path(scratch) / target.name
+        write(staged)
+        with open(staged, "rb") as source:
+            atomic_write(target, lambda file: shutil.copyfileobj(source, file))
 
 
 def write_onnx(job: Job, path: Path) -> None:
