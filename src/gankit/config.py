@@ -39,6 +39,9 @@ class DataConfig:
     image_size: int | None = None  # None: the data set's own size (digits: 16)
     channels: int | None = None  # 1 = grey, 3 = RGB, None = as stored
     box: int | None = None  # shrink each image into a centred box of this many px, black around (MNIST: 20 of 28)
+    # Train on random patch_size x patch_size crops of the image_size images (anomaly detectors then
+    # score whole images by overlapping tiles: gankit.models.tiling). None: whole images.
+    patch_size: int | None = None
     classes: list[int] | None = None  # keep only these labels
     # Anomaly-detection protocols on labelled sets (gankit.data.anomaly): training sees only
     # normal classes. Anomaly classes only: one-vs-rest; normal classes only: one-class.
@@ -57,10 +60,12 @@ class DataConfig:
     num_workers: int = 2  # decoding workers when streaming from disk
 
     def __post_init__(self) -> None:
-        _check_positive(self, "image_size", "channels", "box", "toy_samples", "max_memory_mb")
+        _check_positive(self, "image_size", "channels", "box", "patch_size", "toy_samples", "max_memory_mb")
         _check_positive(self, "radius", "spacing", "std")
         if self.image_size is not None and self.image_size > MAX_IMAGE_SIZE:
             raise GankitError(f"data.image_size {self.image_size} is over the largest supported, {MAX_IMAGE_SIZE}")
+        if self.patch_size is not None and self.image_size is not None and self.patch_size > self.image_size:
+            raise GankitError(f"data.patch_size {self.patch_size} is larger than data.image_size {self.image_size}")
         _check_seed(self)
         if self.channels not in (None, 1, 3):
             raise GankitError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")

@@ -62,14 +62,18 @@ def score(
     if threshold is not None and not 0 < threshold < 1:
         raise GankitError(f"the threshold is in normalised units and must be in (0, 1), got {threshold}")
     config = model.run_config.data
-    # Any test data is brought to the size and channels the networks take.
-    changes: dict[str, Any] = {"split": "test", "image_size": model.data_shape[-1], "channels": model.data_shape[0]}
+    # Any test data is brought to the channels the networks take, and to their size unless the
+    # model was trained on patches: then to the run's image size, and scored by tiles.
+    patched = config.patch_size is not None
+    changes: dict[str, Any] = {"split": "test", "channels": model.data_shape[0]}
+    if not patched:
+        changes["image_size"] = model.data_shape[-1]
     if data is not None:
         changes["spec"] = data
     if normal_classes is not None or anomaly_classes is not None:
         changes.update(normal_classes=normal_classes, anomaly_classes=anomaly_classes)
     test = load_anomaly(replace(config, **changes), "test")
-    if tuple(test.data.shape) != tuple(model.data_shape):
+    if not patched and tuple(test.data.shape) != tuple(model.data_shape):
         raise GankitError(f"{test.data.name} gives images of shape {test.data.shape}, the model takes {model.data_shape}")
 
     output = model.score_dataset(test.data.x, batch_size)

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from gankit import __version__
 from gankit.config import RunConfig
 from gankit.data import BatchStream, Data, load_data
+from gankit.data.patches import PatchStream, patch_data, patch_shape
 from gankit.errors import GankitError
 from gankit.metrics.evaluator import Evaluator
 from gankit.models import get_model_class
@@ -223,7 +224,10 @@ class Trainer:
         train = self.config.train
         seed_everything(train.seed)
         self.data: Data = load_data(self.config.data)
-        self.model = build_model(self.config, self.data.shape).to(self.device)
+        patch_size = self.config.data.patch_size
+        self.model = build_model(self.config, patch_shape(self.data.shape, patch_size)).to(self.device)
+        # Generated patches are compared with real patches (one fixed crop per image).
+        self.eval_data = self.data if patch_size is None else patch_data(self.data, patch_size, train.seed)
         if train.channels_last and self.model.is_image_model:
             self.model.to(memory_format=torch.channels_last)
         self.model.optimizers = self.model.configure_optimizers()
@@ -240,6 +244,8 @@ class Trainer:
             world_size=self.dist.world_size,
             num_workers=self.config.data.num_workers,
         )
+        if patch_size is not None:
+            self.stream = PatchStream(self.stream, patch_size, train.seed)
         self.step = 0
         self.elapsed = 0.0
         self.nan_rollbacks = 0
@@ -458,7 +464,7 @@ class Trainer:
             "gankit_version": __version__,
             "model_name": self.config.model_name,
             "config": self.config.to_dict(),
-            "data_shape": list(self.data.shape),
+            "data_shape": list(self.model.data_shape),  # what the networks take (a patch when patched)
             "elapsed_seconds": self.elapsed,
             "model": self.model.state_dict(),
             "optimizers": {name: opt.state_dict() for name, opt in self.model.optimizers.items()},
@@ -482,7 +488,7 @@ class Trainer:
         if self.evaluator is None:
             train = self.config.train
             self.evaluator = Evaluator(
-                self.data, self.config.data, self.model, train.eval_metrics,
+                self.eval_data, self.config.data, self.model, train.eval_metrics,
                 num_samples=train.eval_samples, seed=train.seed, features=train.eval_features,
             )
         return self.evaluator(self.model)
