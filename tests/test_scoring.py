@@ -28,8 +28,12 @@ def run(tmp_path_factory):
 def test_score_cli_writes_csv_metrics_and_overlays(run, tmp_path, capsys):
     out = tmp_path / "scores.csv"
     assert main(["score", str(run), "--out", str(out), "--maps", str(tmp_path / "maps")]) == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "auroc" in printed and "best_f1" in printed
+    assert "(trivial baseline" in printed and "precision_at_threshold" in printed
+    assert "the 0.99 quantile of 129 held-out normal scores, set for a 1.00% false-positive rate" in printed
+    assert "gankit: warning: only 129 held-out normal images back the 0.99 quantile" in captured.err
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == ["index", "name", "kind", "label", "score", "normalized", "decision"]
     assert sum(int(r["label"]) for r in rows) == 183  # every 3
@@ -89,3 +93,11 @@ def test_a_patch_trained_run_scores_whole_images_by_tiles(tmp_path, capsys):
     assert {"auroc", "pixel_auroc", "aupro"} <= set(result.metrics)
     assert Image.open(next((tmp_path / "maps").iterdir())).size[1] >= 48  # full-resolution overlays
     assert model.score_dataset(torch.zeros(2, 1, 48, 64)).maps.shape == (2, 1, 48, 64)
+
+    # A folder of unlabelled images: scores, decisions and full-size overlays, no metrics to compute.
+    assert main(["score", str(run), "--data", f"defects:{data / 'test/spot'}", "--out", str(tmp_path / "u.csv"),
+                 "--maps", str(tmp_path / "umaps")]) == 0
+    rows = list(csv.DictReader((tmp_path / "u.csv").open()))
+    assert len(rows) == 4 and all(r["label"] == "" and r["decision"] in ("0", "1") for r in rows)
+    assert len(list((tmp_path / "umaps").iterdir())) == 4
+    assert "false-positive rate" in capsys.readouterr().out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -543,16 +544,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from gankit import api
+    from gankit.metrics.anomaly import BASELINE_SUFFIX
 
-    result = api.score(
-        args.run, data=args.data, out=args.out, maps=args.maps, threshold=args.threshold, quantile=args.quantile,
-        normal_classes=_class_list(args.normal_classes, "--normal-classes"),
-        anomaly_classes=_class_list(args.anomaly_classes, "--anomaly-classes"),
-        batch_size=args.batch_size, device=args.device,
-    )
-    width = max(map(len, result.metrics))
-    for key, value in result.metrics.items():
-        print(f"{key:<{width}}  {value:.4g}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = api.score(
+            args.run, data=args.data, out=args.out, maps=args.maps, threshold=args.threshold, quantile=args.quantile,
+            normal_classes=_class_list(args.normal_classes, "--normal-classes"),
+            anomaly_classes=_class_list(args.anomaly_classes, "--anomaly-classes"),
+            batch_size=args.batch_size, device=args.device,
+        )
+    for warning in caught:
+        print(f"gankit: warning: {warning.message}", file=sys.stderr)
+    shown = {k: v for k, v in result.metrics.items() if not k.endswith(BASELINE_SUFFIX)}
+    width = max(map(len, shown))
+    for key, value in shown.items():
+        baseline = result.metrics.get(key + BASELINE_SUFFIX)
+        beside = "" if baseline is None else f"  (trivial baseline {baseline:.4g})"
+        print(f"{key:<{width}}  {value:.4g}{beside}")
+    if result.threshold_note:
+        print(result.threshold_note)
     for kind, path in result.files.items():
         print(f"{kind}: {path}")
     return 0

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,11 @@ from gankit.models.base import GANModel
 
 DEFAULT_THRESHOLD = 0.5  # normalised units: the run's threshold_quantile of normal scores
 RANKED_SHOWN = 8
+# A quantile threshold rests on the held-out normal scores above it; with fewer than this many
+# expected there, it is little more than the largest normal score and its false-positive rate
+# is a guess (100 images at 0.99: one score above, so recall collapses).
+MIN_SCORES_ABOVE = 5
+TEST_SCORES_FILE = "test-scores.json"  # what the run's report shows of its last `gankit score`
 
 
 @dataclass
@@ -34,6 +41,7 @@ class ScoreResult:
     metrics: dict[str, float] = field(default_factory=dict)
     threshold: float = DEFAULT_THRESHOLD  # normalised
     files: dict[str, Path] = field(default_factory=dict)
+    threshold_note: str = ""  # what false-positive rate the threshold was set for, on how many images
 
 
 def score(
@@ -79,10 +87,12 @@ def score(
     output = model.score_dataset(test.data.x, batch_size)
     calibrated = model.calibrated
     normalized = model.normalize(output.scores) if calibrated else None
-    if quantile is not None:
+    if threshold is None and calibrated:
+        quantile = model.config.threshold_quantile if quantile is None else quantile
         threshold = model.normalize(torch.tensor([model.raw_threshold(quantile)])).item()
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
     decisions = None if normalized is None else normalized >= threshold
+    calibration = _calibration_summary(model, threshold, quantile) if calibrated else {}
 
     rows = []
     for i in range(len(test)):
@@ -121,9 +131,12 @@ def score(
                 if test.masks[chosen].any():
                     metrics[f"pixel_auroc[{kind}]"] = pixel_metrics(output.maps[chosen], test.masks[chosen])["pixel_auroc"]
 
-    result = ScoreResult(rows, metrics, threshold)
+    metrics.update({k: v for k, v in calibration.items() if k != "note"})
+    result = ScoreResult(rows, metrics, threshold, threshold_note=calibration.get("note", ""))
     if out is not None:
         result.files.update(_write(Path(out), rows, metrics, test, output))
+    if not isinstance(run, GANModel):
+        result.files.update(_record_in_run(Path(run), model, result, test, output))
     if maps is not None:
         from gankit.report.anomaly import save_overlays
 
@@ -149,3 +162,57 @@ def _write(out: Path, rows: list[dict[str, Any]], metrics: dict[str, float], tes
         name = out.with_name(f"{out.stem}-{'most' if most else 'least'}-anomalous.png")
         files[name.stem] = save_ranked(test.data.x, output.reconstructions, output.maps, output.scores, name, k, most, vmax)
     return files
+
+
+def _calibration_summary(model: Any, threshold: float, quantile: float | None) -> dict[str, Any]:
+    """How many held-out normal images back the threshold and what false-positive rate it was set
+    for (``quantile``; None when the threshold was given); warns when too few back the quantile."""
+    normal = model.normalize(model.calibration_scores)  # [M] held-out normal scores, normalised
+    n = normal.numel()
+    flagged = int((normal >= threshold).sum())
+    summary: dict[str, Any] = {"calibration_images": n, "calibration_false_positive_rate": flagged / n}
+    seen = f"{flagged} of {n} held-out normal images ({flagged / n:.1%}) lie at or above it"
+    if quantile is None:
+        summary["note"] = f"threshold {threshold:.4g} (normalised, given): {seen}"
+        return summary
+    summary["threshold_quantile"] = quantile
+    summary["note"] = (f"threshold {threshold:.4g} (normalised) = the {quantile:g} quantile of {n} held-out normal "
+                       f"scores, set for a {1 - quantile:.2%} false-positive rate: {seen}")
+    if n * (1 - quantile) < MIN_SCORES_ABOVE:
+        steadier = math.floor((1 - MIN_SCORES_ABOVE / n) * 100) / 100 if n > 2 * MIN_SCORES_ABOVE else None
+        advice = f"--quantile {steadier:g} rests on {MIN_SCORES_ABOVE} of them" if steadier else "more normal images are needed"
+        warnings.warn(
+            f"only {n} held-out normal images back the {quantile:g} quantile (about {n * (1 - quantile):.1f} lie above "
+            f"it), so the threshold is about the largest normal score and its false-positive rate is uncertain; "
+            f"{advice}",
+            stacklevel=3,
+        )
+    return summary
+
+
+def _record_in_run(run_dir: Path, model: Any, result: ScoreResult, test: Any, output: Any) -> dict[str, Path]:
+    """Keep what the run's report shows of this scoring (metrics, raw scores and labels for the
+    curves and histograms, the ranked overlays) in the run directory, and rewrite the report."""
+    from gankit.report.anomaly import save_ranked
+    from gankit.report.html import write_report
+
+    try:
+        vmax = output.maps.max().item()
+        k = min(RANKED_SHOWN, len(result.rows))
+        for most in (True, False):
+            name = run_dir / f"test-{'most' if most else 'least'}-anomalous.png"
+            save_ranked(test.data.x, output.reconstructions, output.maps, output.scores, name, k, most, vmax)
+        record = {
+            "data": test.data.name,
+            "metrics": result.metrics,
+            "threshold_note": result.threshold_note,
+            "raw_threshold": model.raw_threshold(result.metrics["threshold_quantile"])
+            if "threshold_quantile" in result.metrics else None,
+            "scores": output.scores.tolist(),
+            "labels": None if test.is_anomaly is None else test.is_anomaly.int().tolist(),
+        }
+        (run_dir / TEST_SCORES_FILE).write_text(json.dumps(record, indent=1) + "\n")
+        return {"report": write_report(run_dir)}
+    except OSError as error:
+        warnings.warn(f"could not record the scores in {run_dir} ({error.strerror}); its report is unchanged")
+        return {}

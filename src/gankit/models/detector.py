@@ -204,5 +204,5 @@ class AnomalyDetector:
             chosen = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))
             x = x[chosen[: self.config.max_calibration_images]]
         stats = self.calibrate(x)
-        payload = {"source": f"{held_out.data.name} (calibration part)", **stats}
+        payload = {"source": f"{held_out.data.name} (calibration part)", **stats, "scores": self.calibration_scores.tolist()}
         (context.run_dir / "normalization.json").write_text(json.dumps(payload, indent=2) + "\n")
