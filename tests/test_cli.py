@@ -72,6 +72,9 @@ def test_features_verb(capsys, tmp_path, monkeypatch, with_digits_classifier):
     assert main(["features", "inception"]) == 2
     assert main(["features", "inception", "--weights", str(tmp_path / "none.pth")]) == 2
     assert "not found" in capsys.readouterr().err
+    # The demo's first command: a cached classifier is kept, not trained again.
+    assert main(["features", "train", "--data", "digits", "--size", "16", "--if-missing"]) == 0
+    assert "is cached" in capsys.readouterr().out
 
 
 def test_sample_images_as_grid_and_folder(tmp_path):

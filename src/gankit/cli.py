@@ -212,8 +212,10 @@ def _parser() -> argparse.ArgumentParser:
     features.add_argument("--data", metavar="SPEC", help="labelled image data (train)")
     features.add_argument("--size", type=int, help="image size in pixels, as the runs use it (train)")
     features.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB (train)")
-    features.add_argument("--epochs", type=int, default=3, help="training epochs (train; default 3)")
+    features.add_argument("--epochs", type=int, help="training epochs (train; default 3, more for small data sets)")
     features.add_argument("--device", default="cpu", help="cpu (default), cuda or auto (train)")
+    features.add_argument("--if-missing", action="store_true",
+                          help="train only when no classifier for this data, size and channels is cached (train)")
     features.add_argument("--weights", metavar="FILE", help="a downloaded InceptionV3 weights file (inception)")
     features.add_argument("--download", action="store_true", help="download the InceptionV3 weights (inception)")
 
@@ -324,9 +326,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"  losses:     {result.losses}")
     print(f"  report:     {result.report}")
     print(f"  checkpoint: {result.checkpoint}")
-    for key, value in result.evaluation.items():
-        print(f"  {key}: {value:.4g}")
+    if result.evaluation:
+        print(f"evaluation ({result.run_dir / 'eval.json'}):")
+        _print_scores(result.evaluation)
     return 0
+
+
+def _print_scores(results: dict[str, float]) -> None:
+    """Each score beside its floor, the same metric between two halves of the real data."""
+    from gankit.metrics.samples import FLOOR_SUFFIX
+
+    scores = [k for k in results if not k.endswith(FLOOR_SUFFIX)]
+    width = max(map(len, scores + ["metric"]))
+    print(f"{'metric':<{width}}  {'samples':>10}  {'floor':>10}  (floor: the same metric on real data, real vs real)")
+    for key in scores:
+        floor = results.get(key + FLOOR_SUFFIX)  # model metrics (e.g. cycle L1) have none
+        print(f"{key:<{width}}  {results[key]:>10.4g}  {'-' if floor is None else f'{floor:.4g}':>10}")
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -486,13 +501,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if not results:
         raise GankitError(f"no metric applies to {config.model_name} on {data.name}; "
                           f"for images train a classifier first: gankit features train --data {data.name}")
-    scores = [k for k in results if not k.endswith(FLOOR_SUFFIX)]
-    width = max(map(len, scores + ["metric"]))
     print(f"{evaluator.num_samples} samples vs {data.name}, features: {evaluator.features_name}")
-    print(f"{'metric':<{width}}  {'samples':>10}  {'floor':>10}")
-    for key in scores:
-        floor = results.get(key + FLOOR_SUFFIX)  # model metrics (e.g. cycle L1) have none
-        print(f"{key:<{width}}  {results[key]:>10.4g}  {'-' if floor is None else f'{floor:.4g}':>10}")
+    _print_scores(results)
     out = Path(args.run) / "eval.json"
     write_json(out, evaluator.record(model.step, results))
     print(f"wrote {out}")
@@ -503,14 +513,17 @@ def _cmd_features(args: argparse.Namespace) -> int:
     from gankit.config import DataConfig
 
     if args.action == "train":
-        from gankit.metrics.features.classifier import train_classifier
+        from gankit.metrics.features.classifier import cached_classifier, train_classifier
         from gankit.training.loop import resolve_device
 
         if not args.data:
             raise GankitError("features train needs --data SPEC (a labelled image data set)")
-        if args.epochs <= 0:
+        if args.epochs is not None and args.epochs <= 0:
             raise GankitError(f"--epochs must be > 0, got {args.epochs}")
         config = DataConfig(spec=args.data, image_size=args.size, channels=args.channels)
+        if args.if_missing and cached_classifier(config):
+            print(f"a classifier for {args.data} is cached: {cached_classifier(config)}")
+            return 0
         train_classifier(config, epochs=args.epochs, device=resolve_device(args.device))
     elif args.action == "inception":
         from gankit.metrics.features.inception import install_inception_weights

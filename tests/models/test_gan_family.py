@@ -49,3 +49,72 @@ def test_update_counters_travel_in_state_dict():
     model = WGAN(WGANConfig(critic_steps=1, warmup_critic_steps=1, **SMALL), SHAPE)
     run(model, 3)
     assert int(model.state_dict()["generator_updates"]) == 3
+
+
+IMAGE = (1, 16, 16)
+IMAGE_SMALL = {"latent_dim": 4, "g_width": 4, "d_width": 4}
+
+
+def test_spectral_norm_keeps_every_discriminator_layer_near_one():
+    model = GAN(GANConfig(d_norm="spectral", **IMAGE_SMALL), IMAGE)
+    run_images(model, 3)
+    model.eval()
+    for layer in model.discriminator.modules():
+        if isinstance(layer, torch.nn.Conv2d):
+            weight = layer.weight.flatten(1)
+            assert torch.linalg.matrix_norm(weight, ord=2) < 1.05
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.discriminator.modules())
+
+
+def test_augmentation_reaches_every_discriminator_input(monkeypatch):
+    for model in [GAN(GANConfig(augment="translation,cutout", **IMAGE_SMALL), IMAGE),
+                  WGANGP(WGANGPConfig(augment="translation,cutout", critic_steps=1, **IMAGE_SMALL), IMAGE)]:
+        seen = []
+        original = model.augment.__call__
+        monkeypatch.setattr(type(model.augment), "__call__", lambda self, x: seen.append(x.shape) or original(x))
+        run_images(model, 1)
+        monkeypatch.undo()
+        assert len(seen) == 3  # real and fake for D, fake for G
+
+
+def test_augmentation_of_points_is_refused():
+    import pytest
+    from gankit.errors import GankitError
+
+    with pytest.raises(GankitError, match="model.augment transforms images"):
+        GAN(GANConfig(augment="cutout", **SMALL), SHAPE)
+
+
+def test_ema_generator_follows_and_samples_and_travels_in_checkpoints():
+    model = GAN(GANConfig(ema_kimg=0.01, **IMAGE_SMALL), IMAGE)
+    before = [p.clone() for p in model.generator_ema.parameters()]
+    run_images(model, 2)
+    assert int(model.images_seen) == 8
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.generator_ema.parameters()))
+    assert all(p.grad is None for p in model.generator_ema.parameters())
+    state = model.state_dict()
+    assert "images_seen" in state and any(k.startswith("generator_ema.") for k in state)
+    with torch.no_grad():
+        for p in model.generator.parameters():
+            p.fill_(float("nan"))  # sampling must not touch the live generator
+    assert torch.isfinite(model.sample(3)).all()
+    # Without an EMA the keys are those of older checkpoints.
+    assert not any("ema" in k or k == "images_seen" for k in GAN(GANConfig(**IMAGE_SMALL), IMAGE).state_dict())
+
+
+def run_images(model, steps):
+    model.optimizers = model.configure_optimizers()
+    return [model.train_step((torch.rand(4, *IMAGE) * 2 - 1,), s) for s in range(steps)]
+
+
+def test_cnn_networks_add_3x3_convolutions_and_keep_shapes():
+    from gankit.models.gan.model import build_networks
+
+    config = GANConfig(network="cnn", d_norm="spectral", **IMAGE_SMALL)
+    for shape in [(1, 16, 16), (3, 28, 28), (1, 32, 32)]:
+        generator, discriminator = build_networks(config, shape)
+        x = generator(torch.randn(2, 4))
+        assert x.shape == (2, *shape)
+        assert discriminator(x).shape == (2,)
+        kernels = [m.kernel_size for m in discriminator.trunk if isinstance(m, torch.nn.Conv2d)]
+        assert kernels.count((3, 3)) == kernels.count((4, 4)) + 1

@@ -16,13 +16,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 Norm = Literal["batch", "instance", "layer", "none"]
+WeightOrActivationNorm = Literal["batch", "instance", "layer", "none", "spectral"]  # DCGAN networks
 
 
-def norm2d(kind: Norm, channels: int) -> nn.Module:
+def norm2d(kind: WeightOrActivationNorm, channels: int) -> nn.Module:
     """A 2-D normalisation layer by name.
 
     ``layer`` is GroupNorm with one group: it normalises each example over
     (C, H, W), the batch-independent choice WGAN-GP recommends for critics.
+    ``spectral`` normalises weights, not activations (:func:`spectral_normalised`), so
+    it adds no layer here.
     """
     if kind == "batch":
         return nn.BatchNorm2d(channels)
@@ -30,9 +33,19 @@ def norm2d(kind: Norm, channels: int) -> nn.Module:
         return nn.InstanceNorm2d(channels, affine=True)
     if kind == "layer":
         return nn.GroupNorm(1, channels)
-    if kind == "none":
+    if kind in ("none", "spectral"):
         return nn.Identity()
-    raise ValueError(f"unknown normalisation {kind!r}; valid: batch, instance, layer, none")
+    raise ValueError(f"unknown normalisation {kind!r}; valid: batch, instance, layer, none, spectral")
+
+
+def spectral_normalised(network: nn.Module) -> nn.Module:
+    """Divide every convolution's and linear layer's weight by its largest singular value
+    (Miyato et al. 2018, "Spectral Normalization for GANs"): a 1-Lipschitz layer per layer, the
+    cheap way to keep a discriminator from saturating, with no batch statistics."""
+    for module in list(network.modules()):
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.utils.parametrizations.spectral_norm(module)
+    return network
 
 
 def dcgan_base_size(image_size: int) -> tuple[int, int]:

@@ -58,9 +58,15 @@ def save_samples(samples: Tensor, path: Path, modes: Tensor | None = None, title
     return plot_points(samples, path, modes, title)
 
 
+# A GAN discriminator's mean probabilities (d_real = D(x), d_fake = D(G(z))) beyond these bounds
+# mean D has won: the generator's gradients vanish and training has collapsed. The loss plot
+# draws them so that a run's last steps can be checked at a glance.
+SATURATION = {"d_real": 0.95, "d_fake": 0.05}
+
+
 def plot_losses(rows: list[dict[str, Any]], path: Path, title: str = "") -> Path | None:
     """One panel per logged training scalar against step; None when nothing was logged."""
-    return _plot_scalars([r for r in rows if r.get("kind") == "train"], path, title, marker=None)
+    return _plot_scalars([r for r in rows if r.get("kind") == "train"], path, title, marker=None, bounds=SATURATION)
 
 
 def plot_metric_curves(rows: list[dict[str, Any]], path: Path, title: str = "") -> Path | None:
@@ -68,7 +74,8 @@ def plot_metric_curves(rows: list[dict[str, Any]], path: Path, title: str = "") 
     return _plot_scalars([r for r in rows if r.get("kind") == "eval"], path, title, marker="o")
 
 
-def _plot_scalars(rows: list[dict[str, Any]], path: Path, title: str, marker: str | None) -> Path | None:
+def _plot_scalars(rows: list[dict[str, Any]], path: Path, title: str, marker: str | None,
+                  bounds: dict[str, float] | None = None) -> Path | None:
     keys = [k for k in dict.fromkeys(k for r in rows for k in r)
             if k not in ("step", "kind") and not k.endswith("_floor")
             and any(isinstance(r.get(k), (int, float)) for r in rows)]
@@ -84,6 +91,10 @@ def _plot_scalars(rows: list[dict[str, Any]], path: Path, title: str, marker: st
         floors = [r[f"{key}_floor"] for r in rows if isinstance(r.get(f"{key}_floor"), (int, float))]
         if floors:
             ax.axhline(floors[-1], color="tab:gray", ls="--", lw=1, label="real vs real")
+            ax.legend(fontsize=7)
+        if bounds and key in bounds:
+            ax.axhline(bounds[key], color="tab:red", ls=":", lw=1, label="saturated beyond")
+            ax.set_ylim(0, 1)
             ax.legend(fontsize=7)
         ax.set_title(key, fontsize=10)
         ax.set_xlabel("step")

@@ -15,6 +15,7 @@ once per data set, image size and channel count, and cached with its test accura
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +35,9 @@ from gankit.metrics.samples import gather
 WEIGHTS_FILE = "classifier.safetensors"
 INFO_FILE = "classifier.json"
 FEATURE_DIM = 128
+# Small data sets get more passes: 3 epochs of the 1,437 bundled digits are 33 updates, which
+# left the judge at 86% test accuracy; 300 updates give 99%+.
+MIN_UPDATES = 300
 
 
 class ClassifierNet(nn.Module):
@@ -92,6 +96,12 @@ def classifier_dir(data: Data) -> Path:
     return cache_dir_for("classifier", data.name, size, channels)
 
 
+def cached_classifier(config: DataConfig) -> Path | None:
+    """The cache folder of a trained classifier for ``config``'s data set, or None."""
+    folder = classifier_dir(load_data(classifier_data_config(config)))
+    return folder if (folder / WEIGHTS_FILE).is_file() else None
+
+
 def load_classifier(config: DataConfig | None, data: Data | None = None) -> ClassifierFeatures:
     """The cached classifier for ``config``'s data set (or for ``data``, already loaded);
     GankitError naming the command that trains it."""
@@ -114,20 +124,23 @@ def load_classifier(config: DataConfig | None, data: Data | None = None) -> Clas
 def train_classifier(
     config: DataConfig,
     *,
-    epochs: int = 3,
+    epochs: int | None = None,
     batch_size: int = 128,
     lr: float = 2e-3,
     seed: int = 0,
     device: torch.device | str = "cpu",
     log=print,
 ) -> ClassifierFeatures:
-    """Train the classifier on the train split, measure it on the test split, cache both."""
+    """Train the classifier on the train split, measure it on the test split, cache both.
+    ``epochs`` defaults to 3, or as many as make ``MIN_UPDATES`` updates on a small data set."""
     train = load_data(classifier_data_config(config))
     if train.kind != "image" or not train.class_names:
         raise GankitError(f"the classifier needs labelled images; {train.name} has no class labels")
     x_train, y_train = _examples(train)
     test = load_data(replace(classifier_data_config(config), split="test"))
     x_test, y_test = _examples(test)
+    if epochs is None:
+        epochs = max(3, math.ceil(MIN_UPDATES / max(len(x_train) // batch_size, 1)))
     device = torch.device(device)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)

@@ -12,6 +12,7 @@ k), so one loop step is one batch for every variant.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,7 +25,10 @@ from gankit.errors import GankitError
 from gankit.models.base import GANModel
 from gankit.models.gan.networks import MLP, DCGANDiscriminator, DCGANGenerator
 from gankit.nn import losses
-from gankit.nn.blocks import Norm
+from gankit.nn.augment import DiffAugment, parse_policy
+from gankit.nn.blocks import Norm, WeightOrActivationNorm
+from gankit.nn.ema import ema_beta, update_ema
+from gankit.training.distributed import world_size
 
 
 @dataclass
@@ -32,7 +36,8 @@ class NetworkConfig:
     """Generator and discriminator shapes, shared by the GAN family."""
 
     latent_dim: int = 64
-    network: Literal["auto", "dcgan", "mlp"] = "auto"  # auto: MLP for vectors, DCGAN for images
+    # auto: MLP for vectors, DCGAN for images; cnn: DCGAN with SNGAN's extra 3x3 convolutions
+    network: Literal["auto", "dcgan", "cnn", "mlp"] = "auto"
     g_width: int = 64  # DCGAN channels at the highest resolution (doubling towards 4x4)
     d_width: int = 64
     g_norm: Norm = "batch"
@@ -47,7 +52,25 @@ class NetworkConfig:
 
 
 @dataclass
-class GANConfig(NetworkConfig):
+class GANFamilyConfig(NetworkConfig):
+    """What GAN, WGAN and WGAN-GP share beyond the networks: spectral norm as a choice, D's input
+    augmentation and G's EMA."""
+
+    g_norm: WeightOrActivationNorm = "batch"
+    d_norm: WeightOrActivationNorm = "batch"
+    augment: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout" (small data sets)
+    ema_kimg: float = 0.0  # half-life of an EMA of G's weights in thousands of images; 0 = no EMA
+    ema_rampup: float | None = 0.05  # early on, half-life <= this fraction of the images seen so far
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        parse_policy(self.augment)
+        check_positive(self, "ema_kimg", allow_zero=True)
+        check_positive(self, "ema_rampup")
+
+
+@dataclass
+class GANConfig(GANFamilyConfig):
     loss: Literal["non_saturating", "minimax"] = "non_saturating"
     d_steps: int = 1  # discriminator updates per generator update (the paper's k)
     lr_g: float = 2e-4
@@ -71,10 +94,12 @@ def build_networks(config: NetworkConfig, data_shape: tuple[int, ...]):
         discriminator = MLP(features, 1, config.mlp_width, config.mlp_depth, "leaky_relu")
         return _Reshape(generator, data_shape), _Flatten(discriminator)
     if len(data_shape) != 3:
-        raise GankitError(f"DCGAN networks need images, but the data has shape {data_shape}")
+        raise GankitError(f"{network} networks need images, but the data has shape {data_shape}")
+    extra_convs = network == "cnn"
     try:
-        generator = DCGANGenerator(config.latent_dim, data_shape, config.g_width, norm=config.g_norm)
-        discriminator = DCGANDiscriminator(data_shape, config.d_width, norm=config.d_norm)
+        generator = DCGANGenerator(config.latent_dim, data_shape, config.g_width, norm=config.g_norm,
+                                   extra_convs=extra_convs)
+        discriminator = DCGANDiscriminator(data_shape, config.d_width, norm=config.d_norm, extra_convs=extra_convs)
     except ValueError as error:
         raise GankitError(str(error)) from None
     return generator, discriminator
@@ -113,6 +138,14 @@ class GAN(GANModel):
         # Update counters are buffers so that they travel with the weights in checkpoints.
         self.register_buffer("generator_updates", torch.zeros((), dtype=torch.long))
         self.register_buffer("critic_updates_since_g", torch.zeros((), dtype=torch.long))
+        if config.augment and len(data_shape) != 3:
+            raise GankitError(f"model.augment transforms images; this data has shape {tuple(data_shape)}")
+        self.augment = DiffAugment(config.augment)
+        # Registered only with an EMA, so that checkpoints of runs without one keep their keys.
+        self.generator_ema: torch.nn.Module | None = None
+        if config.ema_kimg > 0:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+            self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
 
     # --- what the Wasserstein variants override -------------------------------------------
     def configure_optimizers(self) -> dict[str, Optimizer]:
@@ -146,7 +179,8 @@ class GAN(GANModel):
         n = x_real.shape[0]
         with torch.no_grad():
             x_fake = self.generator(self.latent(n, self.config.latent_dim))
-        loss_d, logs = self.discriminator_loss(x_real, x_fake)
+        # The same augmentation for both, so the gradient penalty's interpolates are augmented too.
+        loss_d, logs = self.discriminator_loss(self.augment(x_real), self.augment(x_fake))
         self.optimize(loss_d, "d")
         self.after_discriminator_step()
         logs["loss_d"] = loss_d.item()
@@ -155,19 +189,33 @@ class GAN(GANModel):
         if self.critic_updates_since_g >= self.critic_steps_per_generator_step():
             # D's parameters get gradients here too; they are cleared before D's next update.
             x_fake = self.generator(self.latent(n, self.config.latent_dim))
-            loss_g = self.generator_loss(self.discriminator(x_fake))
+            loss_g = self.generator_loss(self.discriminator(self.augment(x_fake)))
             self.optimize(loss_g, "g")
             self.generator_updates += 1
+            if self.generator_ema is not None:
+                self.update_ema(n * world_size())
             self.critic_updates_since_g.zero_()
             logs["loss_g"] = loss_g.item()
         return logs
 
     @torch.no_grad()
+    def update_ema(self, batch_size: int) -> None:
+        self.images_seen += batch_size
+        c = self.config
+        update_ema(self.generator_ema, self.generator, ema_beta(batch_size, c.ema_kimg, int(self.images_seen), c.ema_rampup))
+
+    @property
+    def sampling_generator(self) -> torch.nn.Module:
+        """The EMA generator when the run keeps one, else G itself."""
+        return self.generator if self.generator_ema is None else self.generator_ema
+
+    @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n samples [n, *data_shape] from G in eval mode (batch norm uses running statistics)."""
+        """n samples [n, *data_shape] in eval mode (batch norm uses running statistics), from the
+        EMA generator when there is one."""
         was_training = self.training
         self.eval()
         try:
-            return self.generator(self.latent(n, self.config.latent_dim, generator))
+            return self.sampling_generator(self.latent(n, self.config.latent_dim, generator))
         finally:
             self.train(was_training)

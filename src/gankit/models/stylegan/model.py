@@ -27,6 +27,8 @@ from gankit.errors import GankitError
 from gankit.models.base import GANModel
 from gankit.models.stylegan.networks import StyleDiscriminator, StyleGenerator, check_image_size
 from gankit.nn import losses
+from gankit.nn.augment import DiffAugment, parse_policy
+from gankit.nn.ema import ema_beta, update_ema
 from gankit.training.distributed import mean_across_ranks, world_size
 
 
@@ -48,6 +50,7 @@ class StyleGANConfig:
     ema_rampup: float | None = 0.05  # early on, half-life <= this fraction of the images seen so far
     w_avg_beta: float = 0.995  # decay of the tracked mean w, per generator step
     mbstd_group: int = 4
+    augment: str = ""  # DiffAugment policy for D's inputs, e.g. "color,translation,cutout" (small data)
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "w_dim", "mapping_depth", "g_width", "d_width", "max_width", "lr",
@@ -62,6 +65,7 @@ class StyleGANConfig:
                 raise GankitError(f"model.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.ema_rampup is not None and self.ema_rampup <= 0:
             raise GankitError(f"model.ema_rampup must be > 0 or null, got {self.ema_rampup}")
+        parse_policy(self.augment)
 
 
 class StyleGAN(GANModel):
@@ -86,6 +90,7 @@ class StyleGAN(GANModel):
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         self.register_buffer("w_avg", torch.zeros(config.w_dim))
         self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
+        self.augment = DiffAugment(config.augment)
 
     @property
     def num_layers(self) -> int:
@@ -168,12 +173,13 @@ class StyleGAN(GANModel):
         # Discriminator: logistic loss, plus R1 on real data on every r1_every-th step.
         with torch.no_grad():
             x_fake, _ = self.generator(*self.mixing_latents(n))
-        real_logits = self.discriminator(x_real)
-        fake_logits = self.discriminator(x_fake)
+        real_logits = self.discriminator(self.augment(x_real))
+        fake_logits = self.discriminator(self.augment(x_fake))
         loss_d = losses.discriminator_bce(real_logits, fake_logits)
         logs = {"loss_d": loss_d.item(), "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item()}
         if c.r1_gamma > 0 and step % c.r1_every == 0:
-            r1 = losses.r1_penalty(self.discriminator, x_real)
+            # With augmentation the gradient is taken through it, with respect to the real images.
+            r1 = losses.r1_penalty(lambda x: self.discriminator(self.augment(x)), x_real)
             loss_d = loss_d + 0.5 * c.r1_gamma * c.r1_every * r1
             logs["r1"] = r1.item()
         self.optimize(loss_d, "d")
@@ -181,7 +187,7 @@ class StyleGAN(GANModel):
         # Generator: non-saturating loss; D is frozen so no gradients are computed for it.
         self.discriminator.requires_grad_(False)
         x_fake, w = self.generator(*self.mixing_latents(n))
-        loss_g = losses.generator_non_saturating(self.discriminator(x_fake))
+        loss_g = losses.generator_non_saturating(self.discriminator(self.augment(x_fake)))
         self.optimize(loss_g, "g")
         self.discriminator.requires_grad_(True)
         logs["loss_g"] = loss_g.item()
@@ -194,13 +200,8 @@ class StyleGAN(GANModel):
             self.update_ema(images)
         return logs
 
-    @torch.no_grad()
     def update_ema(self, batch_size: int) -> float:
         """Move generator_ema towards generator; the decay is set by a half-life in images."""
-        half_life = self.config.ema_kimg * 1000
-        if self.config.ema_rampup is not None:
-            half_life = min(half_life, int(self.images_seen) * self.config.ema_rampup)
-        beta = 0.5 ** (batch_size / max(half_life, 1e-8))
-        for ema, live in zip(self.generator_ema.parameters(), self.generator.parameters()):
-            ema.lerp_(live, 1 - beta)
+        beta = ema_beta(batch_size, self.config.ema_kimg, int(self.images_seen), self.config.ema_rampup)
+        update_ema(self.generator_ema, self.generator, beta)
         return beta

@@ -19,12 +19,12 @@ from torch import Tensor
 from torch.optim import Optimizer, RMSprop
 
 from gankit.config import check_positive
-from gankit.models.gan.model import GAN, NetworkConfig
+from gankit.models.gan.model import GAN, GANFamilyConfig
 from gankit.nn import losses
 
 
 @dataclass
-class WGANConfig(NetworkConfig):
+class WGANConfig(GANFamilyConfig):
     clip: float = 0.01
     lr: float = 5e-5  # RMSProp for both networks: momentum destabilises clipped critics
     critic_steps: int = 5

@@ -18,15 +18,15 @@ from torch import Tensor
 from torch.optim import Adam, Optimizer
 
 from gankit.config import check_betas, check_positive
-from gankit.models.gan.model import NetworkConfig
+from gankit.models.gan.model import GANFamilyConfig
 from gankit.models.wgan.model import WGAN
 from gankit.nn import losses
-from gankit.nn.blocks import Norm
+from gankit.nn.blocks import WeightOrActivationNorm
 
 
 @dataclass
-class WGANGPConfig(NetworkConfig):
-    d_norm: Norm = "none"  # batch norm would make the per-example penalty invalid
+class WGANGPConfig(GANFamilyConfig):
+    d_norm: WeightOrActivationNorm = "none"  # batch norm would make the per-example penalty invalid
     gp_weight: float = 10.0
     critic_steps: int = 5
     lr: float = 1e-4
