@@ -15,8 +15,8 @@ Data, written once as PNG files under the scratch folder and read by both librar
   defect image in test; linked, not copied; 32 px for every job here (anomalib's GANomaly at
   the squeezed size; the tiled gankit detectors are benchmarks/magnetic_tile.py's table).
 
-gankit's ``defects:DIR`` holds out 10% of train/good for calibration (the threshold): gankit
-trains on 90% of the files anomalib trains on. AUROC is computed here, with scikit-learn, from
+Both hold out a random 10% of train/good (gankit for calibration, the threshold; anomalib as
+its validation split, normal images only) and train on the other 90%. AUROC is computed here, with scikit-learn, from
 each library's raw per-image scores (anomalib's are min-max normalised batch by batch in its
 own test loop, which is not monotone across batches).
 
@@ -24,7 +24,8 @@ Settings (chosen without the test set, recorded in the JSON under ``how_chosen``
 
 - ``anomalib``: anomalib's Ganomaly defaults (width 64, latent 100, lr 2e-4, Adam betas 0.5/0.999,
   weights 1/50/1) with batch 64, 3 epochs (MNIST) or TILE_EPOCHS (magnetic-tile).
-- ``gankit-same``: gankit's GANomaly at exactly those settings and as many optimizer steps.
+- ``gankit-same``: gankit's GANomaly at exactly those settings and as many batches (anomalib
+  keeps the last incomplete batch of an epoch, gankit draws full ones: the same count of updates).
 - ``gankit-fast`` and ``gankit-best``: fixed in advance (see CONFIGS), never tuned on these
   test sets.
 
@@ -72,7 +73,7 @@ COMMON = ["train.progress=false", "train.sample_every=100000", "train.checkpoint
           "train.eval_metrics=[]", "train.log_every=50"]
 HOW_CHOSEN = {
     "anomalib": "anomalib's Ganomaly defaults; batch 64 and 3 epochs from the issue's protocol",
-    "gankit-same": "anomalib's settings, translated one to one; steps = anomalib's optimizer steps",
+    "gankit-same": "anomalib's settings, translated one to one; steps = anomalib's batches",
     "gankit-fast": "fixed in advance: width 16 (1/16 of the multiply-adds), lr 1e-3 (the reduced budget's)",
     "gankit-best": "fixed in advance: the reduced-budget benchmark's best detector (GANomaly, width 16, latent 64, lr 1e-3)",
     "tile_epochs": f"{TILE_EPOCHS}, fixed in advance so that magnetic-tile gets a few hundred steps",
@@ -149,28 +150,31 @@ def anomalib_job(args: argparse.Namespace) -> None:
     from anomalib.models import Ganomaly
     from lightning.pytorch import seed_everything
     from torchvision.io import ImageReadMode, read_image
+    from torchvision.transforms.v2 import Resize
 
     torch.set_num_threads(1)
     seed_everything(args.seed)
     root = Path(args.root)
+    resize = Resize((SIZE, SIZE), antialias=True)  # whole image, as gankit: tiles differ in size and shape
     pre_processor = Ganomaly.configure_pre_processor(image_size=(SIZE, SIZE))
     model = Ganomaly(batch_size=BATCH, pre_processor=pre_processor, visualizer=False, evaluator=False)
     data = Folder(name=root.name, root=root, normal_dir="train/good", abnormal_dir="test/anomaly",
                   normal_test_dir="test/good", train_batch_size=BATCH, eval_batch_size=BATCH, num_workers=0,
-                  val_split_mode="none", seed=args.seed)
-    engine = Engine(max_epochs=args.epochs, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                  val_split_mode="from_train", val_split_ratio=0.1, augmentations=resize, seed=args.seed)
+    engine = Engine(max_epochs=args.epochs, accelerator="cpu", devices=1, logger=False,
                     enable_progress_bar=False, default_root_dir=str(Path(args.out).parent / "lightning"))
     wall, cpu = time.perf_counter(), time.process_time()
     engine.fit(model=model, datamodule=data)
+    # Lightning counts each of the two optimizers' steps; a gankit step is one batch (both updates).
     row = {"train_seconds": time.perf_counter() - wall, "train_cpu_seconds": time.process_time() - cpu,
-           "optimizer_steps": int(engine.trainer.global_step)}
+           "batches": math.ceil(len(data.train_data) / BATCH) * args.epochs, "lightning_steps": int(engine.trainer.global_step)}
     files = sorted((root / "test" / "good").iterdir()) + sorted((root / "test" / "anomaly").iterdir())
     wall, cpu = time.perf_counter(), time.process_time()
     model.eval()
     scores = []
     with torch.no_grad():
         for start in range(0, len(files), BATCH):
-            batch = torch.stack([read_image(str(f), ImageReadMode.RGB) for f in files[start : start + BATCH]]).float() / 255
+            batch = torch.stack([resize(read_image(str(f), ImageReadMode.RGB)) for f in files[start : start + BATCH]]) / 255
             scores += model.model(model.pre_processor(batch)).pred_score.flatten().tolist()
     row.update(score_seconds=time.perf_counter() - wall, score_cpu_seconds=time.process_time() - cpu,
                scores=scores, labels=[int("anomaly" in f.parent.name) for f in files])
@@ -195,7 +199,7 @@ def gankit_job(args: argparse.Namespace) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         run = gankit.train(detector, data=spec, steps=args.steps, out=Path(tmp) / "run", overrides=overrides, progress=False)
         row = {"train_seconds": time.perf_counter() - wall, "train_cpu_seconds": time.process_time() - cpu,
-               "optimizer_steps": run.step}
+               "batches": run.step}
         model = gankit.load(run.run_dir)
     test = load_anomaly(DataConfig(spec=spec, image_size=SIZE, channels=model.data_shape[0]), "test")
     wall, cpu = time.perf_counter(), time.process_time()
@@ -241,7 +245,7 @@ def race(args: argparse.Namespace) -> None:
                            "--epochs", str(epochs), "--out", str(row_file)]
                 results["runs"][name] = run_one(command, row_file)
                 out.write_text(json.dumps(results, indent=2) + "\n")
-            steps = results["runs"][name]["optimizer_steps"]
+            steps = results["runs"][name]["batches"]
             if args.tiny:
                 steps = min(steps, 5)
             for config in args.configs.split(","):

@@ -150,10 +150,10 @@ def run_job(args: argparse.Namespace) -> None:
     for how in IMAGE_SCORES:
         scores = image_scores(output.scores, output.maps, how)
         normal = image_scores(normal_output.scores, normal_output.maps, how)
-        row[how] = {**image_metrics(scores, labels), **thresholded(scores, normal, labels)}
+        image = row.setdefault("image", {})[how] = {**image_metrics(scores, labels), **thresholded(scores, normal, labels)}
         for kind in kinds:
             chosen = ~labels | torch.tensor([k == kind for k in test.kinds])
-            row[how][f"auroc[{kind}]"] = image_metrics(scores[chosen], labels[chosen])["auroc"]
+            image[f"auroc[{kind}]"] = image_metrics(scores[chosen], labels[chosen])["auroc"]
     row["calibration_images"] = len(calibration)
     row.update(pixel_metrics(output.maps, test.masks))
     for kind in kinds:
@@ -207,7 +207,7 @@ def run_all(args: argparse.Namespace) -> None:
                 row["wall_seconds"] = time.perf_counter() - start
                 results["jobs"][key] = row
                 out.write_text(json.dumps(results, indent=2) + "\n")
-                best = max(row[how]["auroc"] for how in IMAGE_SCORES)
+                best = max(row["image"][how]["auroc"] for how in IMAGE_SCORES)
                 print(f"{key}: image AUROC (best score) {best:.3f}, pixel {row['pixel_auroc']:.3f}, "
                       f"AUPRO {row['aupro']:.3f}, train {row['train_seconds']:.0f} s", flush=True)
     results["matmul_gflops"].append({"when": "end", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -215,10 +215,10 @@ def run_all(args: argparse.Namespace) -> None:
     out.write_text(json.dumps(results, indent=2) + "\n")
 
 
-def mean_std(values: list[float]) -> str:
+def mean_std(values: list[float], digits: int = 3) -> str:
     tensor = torch.tensor(values, dtype=torch.float64)
     std = tensor.std().item() if len(values) > 1 else 0.0
-    return f"{tensor.mean().item():.3f} ± {std:.3f}"
+    return f"{tensor.mean().item():.{digits}f} ± {std:.{digits}f}"
 
 
 def report(args: argparse.Namespace) -> None:
@@ -227,20 +227,20 @@ def report(args: argparse.Namespace) -> None:
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in results["jobs"].values():
         groups.setdefault((row["detector"], row["mode"]), []).append(row)
-    kinds = sorted({k[6:-1] for rows in groups.values() for k in rows[0]["detector"] if k.startswith("auroc[")})
+    kinds = sorted({k[6:-1] for rows in groups.values() for k in rows[0]["image"]["detector"] if k.startswith("auroc[")})
     lines = ["| detector | mode | seeds | image AUROC (detector / map max / map top 1%) | pixel AUROC | AUPRO | "
              "precision / recall at threshold (top 1%) | train s | score s | peak RSS MB |", "|---" * 10 + "|"]
     for (detector, mode), rows in sorted(groups.items()):
-        auroc = " / ".join(mean_std([r[how]["auroc"] for r in rows]) for how in IMAGE_SCORES)
-        pr = (f"{mean_std([r['map_top_k']['precision_at_threshold'] for r in rows])} / "
-              f"{mean_std([r['map_top_k']['recall_at_threshold'] for r in rows])}")
+        auroc = " / ".join(mean_std([r["image"][how]["auroc"] for r in rows]) for how in IMAGE_SCORES)
+        pr = (f"{mean_std([r['image']['map_top_k']['precision_at_threshold'] for r in rows])} / "
+              f"{mean_std([r['image']['map_top_k']['recall_at_threshold'] for r in rows])}")
         lines.append(f"| {detector} | {mode} | {len(rows)} | {auroc} | {mean_std([r['pixel_auroc'] for r in rows])} | "
-                     f"{mean_std([r['aupro'] for r in rows])} | {pr} | {mean_std([r['train_seconds'] for r in rows])} | "
-                     f"{mean_std([r['score_seconds'] for r in rows])} | {max(r['peak_rss_mb'] for r in rows):.0f} |")
+                     f"{mean_std([r['aupro'] for r in rows])} | {pr} | {mean_std([r['train_seconds'] for r in rows], 0)} | "
+                     f"{mean_std([r['score_seconds'] for r in rows], 0)} | {max(r['peak_rss_mb'] for r in rows):.0f} |")
     lines += ["", "| detector | mode | " + " | ".join(f"{k}: image (top 1%) / pixel AUROC / AUPRO" for k in kinds) + " |",
               "|---|---|" + "---|" * len(kinds)]
     for (detector, mode), rows in sorted(groups.items()):
-        cells = [f"{mean_std([r['map_top_k'][f'auroc[{k}]'] for r in rows])} / "
+        cells = [f"{mean_std([r['image']['map_top_k'][f'auroc[{k}]'] for r in rows])} / "
                  f"{mean_std([r[f'pixel_auroc[{k}]'] for r in rows])} / {mean_std([r[f'aupro[{k}]'] for r in rows])}"
                  for k in kinds]
         lines.append(f"| {detector} | {mode} | " + " | ".join(cells) + " |")
