@@ -17,6 +17,7 @@ import csv
 import json
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ def score(
     output = model.score_dataset(test.data.x, batch_size)
     calibrated = model.calibrated
     normalized = model.normalize(output.scores) if calibrated else None
-    if threshold is None and calibrated:
+    if threshold is None and (calibrated or quantile is not None):  # a quantile of no calibration: an error
         quantile = model.config.threshold_quantile if quantile is None else quantile
         threshold = model.normalize(torch.tensor([model.raw_threshold(quantile)])).item()
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
@@ -147,8 +148,6 @@ def score(
 
 
 def _write(out: Path, rows: list[dict[str, Any]], metrics: dict[str, float], test: Any, output: Any) -> dict[str, Path]:
-    from gankit.report.anomaly import save_ranked
-
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -156,12 +155,21 @@ def _write(out: Path, rows: list[dict[str, Any]], metrics: dict[str, float], tes
         writer.writerows(rows)
     files = {"csv": out, "metrics": out.with_suffix(".json")}
     files["metrics"].write_text(json.dumps(metrics, indent=2) + "\n")
-    vmax = output.maps.max().item()
-    k = min(RANKED_SHOWN, len(rows))
-    for most in (True, False):
-        name = out.with_name(f"{out.stem}-{'most' if most else 'least'}-anomalous.png")
-        files[name.stem] = save_ranked(test.data.x, output.reconstructions, output.maps, output.scores, name, k, most, vmax)
+    for path in _save_ranked(test, output, lambda which: out.with_name(f"{out.stem}-{which}-anomalous.png")):
+        files[path.stem] = path
     return files
+
+
+def _save_ranked(test: Any, output: Any, path_of: Callable[[str], Path]) -> list[Path]:
+    """The RANKED_SHOWN most and least anomalous images (image | reconstruction | map), one colour scale."""
+    from gankit.report.anomaly import save_ranked
+
+    vmax = output.maps.max().item()
+    k = min(RANKED_SHOWN, len(test))
+    return [
+        save_ranked(test.data.x, output.reconstructions, output.maps, output.scores, path_of(which), k, which == "most", vmax)
+        for which in ("most", "least")
+    ]
 
 
 def _calibration_summary(model: Any, threshold: float, quantile: float | None) -> dict[str, Any]:
@@ -193,15 +201,10 @@ def _calibration_summary(model: Any, threshold: float, quantile: float | None) -
 def _record_in_run(run_dir: Path, model: Any, result: ScoreResult, test: Any, output: Any) -> dict[str, Path]:
     """Keep what the run's report shows of this scoring (metrics, raw scores and labels for the
     curves and histograms, the ranked overlays) in the run directory, and rewrite the report."""
-    from gankit.report.anomaly import save_ranked
     from gankit.report.html import write_report
 
     try:
-        vmax = output.maps.max().item()
-        k = min(RANKED_SHOWN, len(result.rows))
-        for most in (True, False):
-            name = run_dir / f"test-{'most' if most else 'least'}-anomalous.png"
-            save_ranked(test.data.x, output.reconstructions, output.maps, output.scores, name, k, most, vmax)
+        _save_ranked(test, output, lambda which: run_dir / f"test-{which}-anomalous.png")
         record = {
             "data": test.data.name,
             "metrics": result.metrics,
