@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -14,9 +15,25 @@ torch.set_num_threads(1)
 
 SHARED_DATA = Path(os.environ.get("GANKIT_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
-TINY_MODEL = ["model.latent_dim=8", "model.g_width=8", "model.d_width=8", "model.mlp_width=16", "model.mlp_depth=2"]
+# The one table of tiny networks: each variant takes the keys its config has.
+TINY_NETWORKS = {
+    "latent_dim": 8, "g_width": 8, "d_width": 8, "mlp_width": 16, "mlp_depth": 2, "joint_width": 16,
+    "w_dim": 8, "mapping_depth": 2, "max_width": 16, "blocks": 1, "d_layers": 2, "pool_size": 2,
+}
+# Schedules that keep two training steps short: AnoGAN's search; f-AnoGAN's two stages one step each.
+TINY_SCHEDULES = {"anogan": {"search_steps": 3}, "fanogan": {"gan_steps": 1, "encoder_steps": 1}}
+# The GAN family's networks as --set overrides, for the command-line and API tests.
+TINY_MODEL = [f"model.{k}={TINY_NETWORKS[k]}" for k in ("latent_dim", "g_width", "d_width", "mlp_width", "mlp_depth")]
 TINY_TRAIN = ["train.batch_size=16", "train.progress=false", "train.log_every=2", "train.sample_every=4",
               "train.checkpoint_every=4", "train.num_preview=16"]
+
+
+def tiny_settings(name: str, schedules: dict[str, dict] = TINY_SCHEDULES) -> dict[str, object]:
+    """Tiny settings of variant ``name``: the networks of TINY_NETWORKS its config has, and its schedule."""
+    from gankit.models import MODELS
+
+    fields = {f.name for f in dataclasses.fields(MODELS[name].Config)}
+    return {k: v for k, v in TINY_NETWORKS.items() if k in fields} | schedules.get(name, {})
 
 
 def tiny_overrides(data: str = "toy:ring8", **extra: object) -> list[str]:
@@ -48,3 +65,53 @@ def digits_classifier(tmp_path_factory):
 def with_digits_classifier(digits_classifier, monkeypatch):
     monkeypatch.setenv("GANKIT_HOME", str(digits_classifier))
     return digits_classifier
+
+
+TINY_STYLEGAN = ["model.latent_dim=8", "model.w_dim=8", "model.mapping_depth=2", "model.g_width=4", "model.d_width=4",
+                 "model.max_width=8", "data.image_size=8"]
+TINY_CYCLEGAN = ["model.g_width=4", "model.d_width=4", "model.blocks=1", "model.d_layers=2", "model.pool_size=2",
+                 "data.image_size=16"]
+
+
+@pytest.fixture(scope="session")
+def deploy_run(tmp_path_factory):
+    """deploy_run(variant) -> a tiny trained run (4 steps; detectors calibrated on digits with 3 anomalous),
+    trained on first use and shared by the export, deploy and serve tests."""
+    from gankit import api
+
+    root = tmp_path_factory.mktemp("deploy-runs")
+    detector = tiny_overrides("digits") + ["data.anomaly_classes=3"]
+    overrides = {
+        "gan": tiny_overrides("digits") + ["model.ema_kimg=0.1"],  # exports the EMA generator
+        "stylegan": TINY_STYLEGAN + TINY_TRAIN,
+        "cyclegan": TINY_CYCLEGAN + TINY_TRAIN + ["train.batch_size=2"],
+        "ganomaly": detector,
+        "egbad": detector,
+        "fanogan": detector + ["model.gan_steps=2", "model.encoder_steps=2"],
+        "anogan": detector + ["model.search_steps=2", "model.max_calibration_images=16"],
+        "alad": [f"model.{k}={v}" for k, v in tiny_settings("alad").items()] + TINY_TRAIN + ["data.anomaly_classes=3"],
+    }
+
+    def run(variant: str) -> Path:
+        if not (root / variant).is_dir():
+            data = None if variant == "cyclegan" else "digits"
+            api.train(variant, data=data, steps=4, out=root / variant, overrides=overrides[variant], progress=False)
+        return root / variant
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def export_of(deploy_run, tmp_path_factory):
+    """export_of(variant, fmt="onnx") -> the exported files of that tiny run, exported once per session."""
+    root = tmp_path_factory.mktemp("exports")
+    cache: dict[tuple[str, str], list[Path]] = {}
+
+    def export(variant: str, fmt: str = "onnx") -> list[Path]:
+        if (variant, fmt) not in cache:
+            from gankit.export import export_run
+
+            cache[variant, fmt] = export_run(deploy_run(variant), fmt, root / f"{variant}.{'onnx' if fmt == 'onnx' else 'pt'}")
+        return cache[variant, fmt]
+
+    return export

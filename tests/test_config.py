@@ -1,6 +1,7 @@
 import pytest
 
-from gankit.config import DataConfig, TrainConfig, apply_overrides, build_run_config, from_dict
+from gankit.config import DataConfig, TrainConfig, apply_overrides, from_dict
+from gankit.models import build_run_config
 from gankit.errors import GankitError
 from gankit.models.gan.model import GANConfig
 
@@ -69,3 +70,20 @@ def test_round_trip_through_dict():
     config = build_run_config({"model": {"name": "wgan_gp", "lr": 1e-3}, "train": {"minutes": 1.0}})
     again = build_run_config(config.to_dict())
     assert again == config
+
+
+def test_packaged_presets_hold_only_what_differs_from_the_dataclass_defaults():
+    import dataclasses
+
+    from gankit.config import default_config_path, load_yaml
+    from gankit.models import MODELS
+
+    for name, cls in MODELS.items():
+        raw = load_yaml(default_config_path(name))
+        for section, config_class in (("model", cls.Config), ("data", DataConfig), ("train", TrainConfig)):
+            defaults = {f.name: f.default for f in dataclasses.fields(config_class)}
+            for key, value in (raw.get(section) or {}).items():
+                default = defaults[key]
+                assert value != (list(default) if isinstance(default, tuple) else default), (
+                    f"{name}.yaml restates the default {section}.{key}={value!r}: one owner per default"
+                )

@@ -6,7 +6,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gankit.config import apply_overrides, build_run_config, load_yaml
+from gankit.config import apply_overrides, load_yaml
+from gankit.models import build_run_config
 from gankit.errors import GankitError
 from gankit.models import MODELS
 

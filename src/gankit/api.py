@@ -13,17 +13,11 @@ from pathlib import Path
 from typing import Any
 
 
-from gankit.config import (
-    RunConfig,
-    apply_overrides,
-    build_run_config,
-    default_config_path,
-    load_yaml,
-)
+from gankit.config import RunConfig, apply_overrides, default_config_path, load_yaml
 from gankit.errors import GankitError
-from gankit.models import get_model_class
+from gankit.models import build_run_config, get_model_class
 from gankit.models.base import GANModel
-from gankit.scoring import ScoreResult, score
+from gankit.scoring import ScoreResult, score_model
 from gankit.training.checkpoint import latest_checkpoint, load_checkpoint
 from gankit.training.loop import CONFIG_FILE, Trainer, TrainResult, build_model, resolve_device
 
@@ -114,15 +108,22 @@ def resume(run_dir: str | Path, overrides: list[str] | dict[str, Any] | None = N
     return Trainer(config, run_dir, resume=True).fit()
 
 
+def resolve_checkpoint(run_dir: str | Path, checkpoint: str | Path | None = None) -> Path:
+    """``checkpoint`` when given, else the run's newest complete checkpoint."""
+    if checkpoint is not None:
+        return Path(checkpoint)
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise GankitError(f"run directory not found: {run_dir}")
+    latest = latest_checkpoint(run_dir / "checkpoints")
+    if latest is None:
+        raise GankitError(f"{run_dir} holds no complete checkpoint")
+    return latest
+
+
 def load(run_dir: str | Path, *, checkpoint: str | Path | None = None, device: str = "cpu") -> GANModel:
     """The trained model of a run (latest checkpoint unless one is named), in eval mode."""
-    run_dir = Path(run_dir)
-    if checkpoint is None:
-        if not run_dir.is_dir():
-            raise GankitError(f"run directory not found: {run_dir}")
-        checkpoint = latest_checkpoint(run_dir / "checkpoints")
-        if checkpoint is None:
-            raise GankitError(f"{run_dir} holds no complete checkpoint")
+    checkpoint = resolve_checkpoint(run_dir, checkpoint)
     target = resolve_device(device)
     state = load_checkpoint(Path(checkpoint), map_location=target)
     missing = [key for key in ("config", "data_shape", "model") if key not in state]
@@ -139,9 +140,16 @@ def load(run_dir: str | Path, *, checkpoint: str | Path | None = None, device: s
         model.load_state_dict(state["model"])
     except RuntimeError as error:
         raise GankitError(f"{written} does not fit its own configuration: {str(error).splitlines()[0]}") from None
-    model.run_config = config
-    model.step = state["step"]
+    model.run_config, model.step = config, state["step"]
     return model.to(target).eval().requires_grad_(False)
+
+
+def score(run: str | Path | GANModel, *, device: str = "cpu", **options: Any) -> ScoreResult:
+    """Score a test set with a trained detector: a run directory (loaded on ``device``) or a model;
+    ``options`` are those of :func:`gankit.scoring.score_model` (data, classes, out, maps, threshold, ...)."""
+    if isinstance(run, GANModel):
+        return score_model(run, **options)
+    return score_model(load(run, device=device), run_dir=Path(run), **options)  # the run's report shows the results
 
 
 __all__ = ["ScoreResult", "TrainResult", "load", "make_config", "resume", "score", "train"]

@@ -8,7 +8,7 @@ type is an error that names the valid choices.
 
     raw = load_yaml("configs/gan.yaml")
     apply_overrides(raw, ["train.steps=200", "model.latent_dim=32"])
-    config = build_run_config(raw)
+    config = build_run_config(raw)      # gankit.models: the registry knows each variant's dataclass
 """
 
 from __future__ import annotations
@@ -19,107 +19,181 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 
 from gankit.errors import GankitError
 
-PRECISION_NAMES = ("32", "bf16", "16-mixed")
-
-
 MAX_IMAGE_SIZE = 4096  # pixels per side; one 4096 px RGB batch of 64 is already 12 GiB as float32
+NUMBER_WORDS = {2: "two", 3: "three"}
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric setting takes (each item's, for a tuple such as Adam's betas); a bound
+    of None is open. NaN is outside every range."""
+
+    low: float | None = None
+    high: float | None = None
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+    text: str | None = None  # how the message says it, when not "> 0", "in [0, 1)", ...
+
+    def admits(self, value: float) -> bool:
+        above = self.low is None or (value >= self.low if self.low_inclusive else value > self.low)
+        below = self.high is None or (value <= self.high if self.high_inclusive else value < self.high)
+        return above and below and value == value
+
+    def __str__(self) -> str:
+        if self.text is not None:
+            return self.text
+        if self.high is None:
+            return f"{'>=' if self.low_inclusive else '>'} {self.low:g}"
+        if self.low is None:
+            return f"{'<=' if self.high_inclusive else '<'} {self.high:g}"
+        return f"in {'[' if self.low_inclusive else '('}{self.low:g}, {self.high:g}{']' if self.high_inclusive else ')'}"
+
+    def check(self, value: Any, where: str) -> None:
+        if isinstance(value, tuple):  # every item in range, e.g. Adam's betas
+            if not all(self.admits(item) for item in value):
+                count = NUMBER_WORDS.get(len(value), str(len(value)))
+                raise GankitError(f"{where} must be {count} numbers {self}, got {list(value)}")
+        elif not self.admits(value):
+            raise GankitError(f"{where} must be {self}, got {value}")
+
+
+POSITIVE = Range(0, low_inclusive=False)
+NON_NEGATIVE = Range(0)
+FRACTION = Range(0, 1)
+OPEN_FRACTION = Range(0, 1, low_inclusive=False, high_inclusive=False)
+BETAS = Range(0, 1, high_inclusive=False)  # Adam's momentum coefficients; 1 would fail at the first step
+# numpy takes 32-bit seeds and torch 64-bit ones; one range that every RNG accepts.
+SEED = Range(0, 2**32 - 1, text=f"in 0..{2**32 - 1}")
+
+
+def setting(default: Any, bounds: Range, **options: Any) -> Any:
+    """A config field whose (non-None) values ``bounds`` admits; ``Settings`` checks it."""
+    return field(default=default, metadata={"bounds": bounds}, **options)
+
+
+class Settings:
+    """Base of every config dataclass: the bounds declared with ``setting`` and the choices of
+    ``Literal`` fields are checked here, once, whether the config comes from YAML or from code.
+    A check that involves several fields goes in ``validate``."""
+
+    section: ClassVar[str] = "model"  # the YAML section, for messages
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value, where = getattr(self, f.name), f"{self.section}.{f.name}"
+            if value is None:
+                continue
+            choices = _choices(hints[f.name])
+            if choices is not None and value not in choices:
+                raise GankitError(f"{where} must be one of {', '.join(map(str, choices))}, got {value!r}")
+            if "bounds" in f.metadata:
+                f.metadata["bounds"].check(value, where)
+        self.validate()
+
+    def validate(self) -> None:
+        """Checks across fields; none by default."""
+
+
+def _choices(hint: Any) -> tuple[Any, ...] | None:
+    """The values of a Literal type (also inside ``X | None``), else None."""
+    if typing.get_origin(hint) is Literal:
+        return typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        for option in typing.get_args(hint):
+            if typing.get_origin(option) is Literal:
+                return typing.get_args(option)
+    return None
+
+
+Precision = Literal["32", "bf16", "16-mixed"]
+PRECISION_NAMES: tuple[str, ...] = typing.get_args(Precision)
 
 
 @dataclass
-class DataConfig:
+class DataConfig(Settings):
     """Where training images (or points) come from; see ``gankit data --help``."""
 
+    section = "data"
+
     spec: str = "digits"
-    image_size: int | None = None  # None: the data set's own size (digits: 16)
+    image_size: int | None = setting(None, POSITIVE)  # None: the data set's own size (digits: 16)
     channels: int | None = None  # 1 = grey, 3 = RGB, None = as stored
-    box: int | None = None  # shrink each image into a centred box of this many px, black around (MNIST: 20 of 28)
+    box: int | None = setting(None, POSITIVE)  # shrink each image into a centred box of this many px, black around (MNIST: 20 of 28)
     # Train on random patch_size x patch_size crops of the image_size images (anomaly detectors then
     # score whole images by overlapping tiles: gankit.models.tiling). None: whole images.
-    patch_size: int | None = None
+    patch_size: int | None = setting(None, POSITIVE)
     classes: list[int] | None = None  # keep only these labels
+    limit: int | None = setting(None, POSITIVE)  # keep this many examples, drawn with data.seed (small-data runs)
     # Anomaly-detection protocols on labelled sets (gankit.data.anomaly): training sees only
     # normal classes. Anomaly classes only: one-vs-rest; normal classes only: one-class.
     normal_classes: list[int] | None = None
     anomaly_classes: list[int] | None = None
     split: Literal["train", "test"] = "train"
-    seed: int = 0  # toy sampling and any shuffling before splits
+    seed: int = setting(0, SEED)  # toy sampling and any shuffling before splits
     # 2-D toy mixtures (VEEGAN / PacGAN): ring radius, grid spacing, mode std.
-    radius: float = 2.0
-    spacing: float = 2.0
-    std: float | None = None  # None: 0.02 for the ring, 0.05 for the grid
-    toy_samples: int = 100_000
+    radius: float = setting(2.0, POSITIVE)
+    spacing: float = setting(2.0, POSITIVE)
+    std: float | None = setting(None, POSITIVE)  # None: 0.02 for the ring, 0.05 for the grid
+    toy_samples: int = setting(100_000, POSITIVE)
     # Decode the whole set into one tensor ("auto": when it fits in max_memory_mb).
     in_memory: Literal["auto", "always", "never"] = "auto"
-    max_memory_mb: int = 2048
-    num_workers: int = 2  # decoding workers when streaming from disk
+    max_memory_mb: int = setting(2048, POSITIVE)
+    num_workers: int = setting(2, NON_NEGATIVE)  # decoding workers when streaming from disk
 
-    def __post_init__(self) -> None:
-        _check_positive(self, "image_size", "channels", "box", "patch_size", "toy_samples", "max_memory_mb")
-        _check_positive(self, "radius", "spacing", "std")
+    def validate(self) -> None:
         if self.image_size is not None and self.image_size > MAX_IMAGE_SIZE:
             raise GankitError(f"data.image_size {self.image_size} is over the largest supported, {MAX_IMAGE_SIZE}")
         if self.patch_size is not None and self.image_size is not None and self.patch_size > self.image_size:
             raise GankitError(f"data.patch_size {self.patch_size} is larger than data.image_size {self.image_size}")
-        _check_seed(self)
         if self.channels not in (None, 1, 3):
             raise GankitError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
-        if self.num_workers < 0:
-            raise GankitError(f"data.num_workers must be >= 0, got {self.num_workers}")
         overlap = set(self.normal_classes or []) & set(self.anomaly_classes or [])
         if overlap:
             raise GankitError(f"classes {sorted(overlap)} are both in data.normal_classes and data.anomaly_classes")
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Settings):
     """How long and how the shared loop trains; budgets combine (first one reached stops)."""
 
-    batch_size: int = 64
-    steps: int | None = None  # one step = one call of train_step = one batch
-    epochs: float | None = None
-    minutes: float | None = None
-    seed: int = 0
+    section = "train"
+
+    batch_size: int = setting(64, POSITIVE)
+    steps: int | None = setting(None, POSITIVE)  # one step = one call of train_step = one batch
+    epochs: float | None = setting(None, POSITIVE)
+    minutes: float | None = setting(None, POSITIVE)
+    seed: int = setting(0, SEED)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    log_every: int = 25  # steps between scalar rows in metrics.jsonl
-    sample_every: int = 500  # steps between sample grids in RUN/samples/
-    checkpoint_every: int = 1000
-    eval_every: int = 0  # steps between in-training evaluations (0: only at the end)
-    eval_samples: int = 2500  # samples per evaluation (at most half the data: the floor needs two real halves)
+    log_every: int = setting(25, POSITIVE)  # steps between scalar rows in metrics.jsonl
+    sample_every: int = setting(500, POSITIVE)  # steps between sample grids in RUN/samples/
+    checkpoint_every: int = setting(1000, POSITIVE)
+    eval_every: int = setting(0, NON_NEGATIVE)  # steps between in-training evaluations (0: only at the end)
+    eval_samples: int = setting(2500, POSITIVE)  # samples per evaluation (at most half the data: the floor needs two real halves)
     eval_metrics: list[str] | None = None  # None: every metric that applies (see gankit.metrics.METRICS)
     eval_features: str = "auto"  # features for FID/KID/PR: auto | classifier | inception
-    keep_checkpoints: int = 3
-    num_preview: int = 64  # samples in each grid (2-D points: at least 2,500)
+    keep_checkpoints: int = setting(3, POSITIVE)
+    num_preview: int = setting(64, POSITIVE)  # samples in each grid (2-D points: at least 2,500)
     progress: bool = True
-    precision: str = "32"  # 32 | bf16 | 16-mixed (autocast; fp16 adds loss scaling)
+    precision: Precision = "32"  # autocast; fp16 (16-mixed) adds loss scaling
     channels_last: bool = False  # NHWC memory format for image networks and batches
     compile: bool = False  # torch.compile the trained networks
-    on_nan: str = "stop"  # stop | rollback: a non-finite loss stops, or reloads the last checkpoint
-    nan_lr_factor: float = 0.5  # rollback multiplies every learning rate by this
-    nan_max_rollbacks: int = 3  # rollbacks before a non-finite loss stops training anyway
+    lr_decay: Literal["none", "linear"] = "none"  # linear: every learning rate falls to 0 at train.steps
+    on_nan: Literal["stop", "rollback"] = "stop"  # a non-finite loss stops, or reloads the last checkpoint
+    nan_lr_factor: float = setting(0.5, Range(0, 1, low_inclusive=False))  # rollback multiplies every learning rate by this
+    nan_max_rollbacks: int = setting(3, NON_NEGATIVE)  # rollbacks before a non-finite loss stops training anyway
 
-    def __post_init__(self) -> None:
-        _check_positive(self, "batch_size", "steps", "epochs", "minutes", "log_every")
-        _check_positive(self, "sample_every", "checkpoint_every", "keep_checkpoints", "num_preview")
-        _check_positive(self, "eval_samples")
-        _check_seed(self)
-        if self.eval_every < 0:
-            raise GankitError(f"train.eval_every must be >= 0, got {self.eval_every}")
-        if self.precision not in PRECISION_NAMES:
-            raise GankitError(f"train.precision must be one of {', '.join(PRECISION_NAMES)}, got {self.precision!r}")
-        if self.on_nan not in ("stop", "rollback"):
-            raise GankitError(f"train.on_nan must be stop or rollback, got {self.on_nan!r}")
-        if not 0 < self.nan_lr_factor <= 1:
-            raise GankitError(f"train.nan_lr_factor must be in (0, 1], got {self.nan_lr_factor}")
-        if self.nan_max_rollbacks < 0:
-            raise GankitError(f"train.nan_max_rollbacks must be >= 0, got {self.nan_max_rollbacks}")
+    def validate(self) -> None:
         if self.steps is None and self.epochs is None and self.minutes is None:
             raise GankitError("set a training budget: train.steps, train.epochs or train.minutes")
+        if self.lr_decay == "linear" and self.steps is None:
+            raise GankitError("train.lr_decay=linear decays to 0 at train.steps: set train.steps")
 
 
 @dataclass
@@ -137,32 +211,6 @@ class RunConfig:
             "data": dataclasses.asdict(self.data),
             "train": dataclasses.asdict(self.train),
         }
-
-
-def _check_positive(obj: Any, *names: str) -> None:
-    check_positive(obj, *names, section=type(obj).__name__.removesuffix("Config").lower())
-
-
-def _check_seed(obj: Any) -> None:
-    # numpy takes 32-bit seeds and torch 64-bit ones; one range that every RNG accepts.
-    if not 0 <= obj.seed < 2**32:
-        section = type(obj).__name__.removesuffix("Config").lower()
-        raise GankitError(f"{section}.seed must be in 0..{2**32 - 1}, got {obj.seed}")
-
-
-def check_betas(obj: Any, *names: str, section: str = "model") -> None:
-    """Adam's momentum coefficients must lie in [0, 1); else Adam would fail at the first step."""
-    for name in names:
-        if not all(0 <= beta < 1 for beta in getattr(obj, name)):
-            raise GankitError(f"{section}.{name} must be two numbers in [0, 1), got {list(getattr(obj, name))}")
-
-
-def check_positive(obj: Any, *names: str, section: str = "model", allow_zero: bool = False) -> None:
-    """GankitError unless each field (when set) is > 0 (>= 0 with ``allow_zero``); NaN fails too."""
-    for name in names:
-        value = getattr(obj, name)
-        if value is not None and not (value >= 0 if allow_zero else value > 0):
-            raise GankitError(f"{section}.{name} must be {'>=' if allow_zero else '>'} 0, got {value}")
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -202,31 +250,6 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def build_run_config(raw: dict[str, Any]) -> RunConfig:
-    """Turn a raw nested dict into a validated :class:`RunConfig`."""
-    from gankit.models import get_model_class
-
-    unknown = set(raw) - {"model", "data", "train"}
-    if unknown:
-        raise GankitError(f"unknown config section(s) {sorted(unknown)}; valid: data, model, train")
-    model_raw = raw.get("model") or {}
-    if not isinstance(model_raw, dict):
-        raise GankitError(f"config section 'model' must be a mapping, got {model_raw!r}")
-    model_raw = dict(model_raw)
-    name = model_raw.pop("name", None)
-    if not name:
-        raise GankitError("the config names no model (model.name)")
-    if not isinstance(name, str):
-        raise GankitError(f"model.name must be a model name such as gan, got {name!r}")
-    model_class = get_model_class(name)
-    return RunConfig(
-        model_name=name,
-        model=from_dict(model_class.Config, model_raw, "model"),
-        data=from_dict(DataConfig, raw.get("data") or {}, "data"),
-        train=from_dict(TrainConfig, raw.get("train") or {}, "train"),
-    )
-
-
 def from_dict(cls: type, raw: dict[str, Any], section: str) -> Any:
     """Build dataclass ``cls`` from ``raw``, converting and checking every field."""
     if not isinstance(raw, dict):
@@ -255,6 +278,8 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
                 errors.append(str(error))
         raise GankitError(errors[0])
     if origin is Literal:
+        if value not in args and str(value) in args:  # --set train.precision=32 reads 32 as a number
+            value = str(value)
         if value not in args:
             raise GankitError(f"{where} must be one of {', '.join(map(str, args))}, got {value!r}")
         return value

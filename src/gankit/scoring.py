@@ -1,14 +1,14 @@
 """Scoring a test set with a trained anomaly detector: a CSV of per-image scores and
 decisions, image and pixel metrics when labels and masks are known, and heat-map
-overlays. Used by ``gankit score`` and ``gankit.score``.
+overlays. ``gankit.score`` (and ``gankit score``) loads a run and calls ``score_model``.
 
 The threshold is the run's own (a quantile of held-out normal scores, stored at
 the end of training) unless overridden, so the test set is scored once and
 nothing about it feeds back into any choice.
 
-    result = score("runs/ganomaly-mnist", out="scores.csv", maps="maps/")
+    result = score_model(gankit.load("runs/ganomaly-mnist"), out="scores.csv", maps="maps/")
     result.metrics["auroc"], result.metrics["pixel_auroc"]
-    score(model, data="magnetic-tile:../shared/data/magnetic-tile", quantile=0.95)
+    score_model(model, data="magnetic-tile:../shared/data/magnetic-tile", quantile=0.95)
 """
 
 from __future__ import annotations
@@ -24,8 +24,15 @@ from typing import Any
 
 import torch
 
+from gankit.capabilities import AnomalyScorer
+from gankit.config import DataConfig
+from gankit.data.anomaly import load_anomaly
 from gankit.errors import GankitError
+from gankit.metrics.anomaly import image_metrics, pixel_metrics
+from gankit.models import MODELS
 from gankit.models.base import GANModel
+from gankit.report.anomaly import inferno, save_ranked
+from gankit.report.overlay import save_overlays
 
 DEFAULT_THRESHOLD = 0.5  # normalised units: the run's threshold_quantile of normal scores
 RANKED_SHOWN = 8
@@ -45,8 +52,8 @@ class ScoreResult:
     threshold_note: str = ""  # what false-positive rate the threshold was set for, on how many images
 
 
-def score(
-    run: str | Path | GANModel,
+def score_model(
+    model: GANModel,
     *,
     data: str | None = None,
     normal_classes: list[int] | None = None,
@@ -56,21 +63,21 @@ def score(
     threshold: float | None = None,
     quantile: float | None = None,
     batch_size: int | None = None,
-    device: str = "cpu",
+    run_dir: Path | None = None,
 ) -> ScoreResult:
-    """Score the test part of the run's protocol (or of ``data``, a spec with the run's image size)."""
-    from gankit import api
-    from gankit.data.anomaly import load_anomaly
-    from gankit.metrics.anomaly import image_metrics, pixel_metrics
-
-    model = run if isinstance(run, GANModel) else api.load(run, device=device)
-    if "anomaly_score" not in model.capabilities():
-        raise GankitError(f"{model.run_config.model_name} models do not score anomalies; use anogan, egbad, ganomaly or fanogan")
+    """Score the test part of the model's run protocol (or of ``data``, a spec brought to the
+    model's image size); a model built by hand, with no run, needs ``data``. With ``run_dir``
+    the results are also recorded in the run and its report rewritten."""
+    if not isinstance(model, AnomalyScorer):
+        detectors = ", ".join(name for name, cls in MODELS.items() if issubclass(cls, AnomalyScorer))
+        raise GankitError(f"{model.name} models do not score anomalies; use one of {detectors}")
     if threshold is not None and quantile is not None:
         raise GankitError("give either a threshold (normalised, 0..1) or a quantile of normal scores, not both")
     if threshold is not None and not 0 < threshold < 1:
         raise GankitError(f"the threshold is in normalised units and must be in (0, 1), got {threshold}")
-    config = model.run_config.data
+    if model.run_config is None and data is None:
+        raise GankitError("this model comes from no run, so it has no test protocol: give the test data (data=SPEC)")
+    config = model.run_config.data if model.run_config is not None else DataConfig()
     # Any test data is brought to the channels the networks take, and to their size unless the
     # model was trained on patches: then to the run's image size, and scored by tiles.
     patched = config.patch_size is not None
@@ -136,13 +143,11 @@ def score(
     result = ScoreResult(rows, metrics, threshold, threshold_note=calibration.get("note", ""))
     if out is not None:
         result.files.update(_write(Path(out), rows, metrics, test, output))
-    if not isinstance(run, GANModel):
-        result.files.update(_record_in_run(Path(run), model, result, test, output))
+    if run_dir is not None:
+        result.files.update(_record_in_run(Path(run_dir), model, result, test, output))
     if maps is not None:
-        from gankit.report.anomaly import save_overlays
-
         vmax = output.maps.quantile(0.999).item() if output.maps.numel() < 2**24 else output.maps.max().item()
-        save_overlays(test.data.x, output.reconstructions, output.maps, test.names, Path(maps), vmax)
+        save_overlays(test.data.x, output.reconstructions, output.maps, test.names, Path(maps), vmax, inferno)
         result.files["maps"] = Path(maps)
     return result
 

@@ -14,32 +14,11 @@ from pathlib import Path
 
 import torch
 
-from gankit.data.images import DECODE_ERRORS, IMAGE_EXTENSIONS, decode_file, to_signed
+from gankit.data.images import DECODE_ERRORS, decode_file, find_images, to_signed
 from gankit.errors import GankitError
 from gankit.report.plots import save_image_grid
 
 CHUNK = 16  # images decoded and translated at a time, to bound memory on large folders
-
-
-def find_images(inputs: list[str | Path]) -> list[tuple[Path, Path]]:
-    """(file, output name) for every image among ``inputs``; folders are searched recursively
-    and keep their layout below the folder, so equal names in different folders never collide."""
-    found: list[tuple[Path, Path]] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            files = sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-            found += [(p, p.relative_to(item).with_suffix(".png")) for p in files]
-        elif item.is_file():
-            found.append((item, Path(item.stem + ".png")))
-        else:
-            raise GankitError(f"input not found: {item}")
-    if not found:
-        raise GankitError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {', '.join(map(str, inputs))}")
-    names = [name for _, name in found]
-    if len(set(names)) != len(names):
-        duplicate = next(name for name in names if names.count(name) > 1)
-        raise GankitError(f"two inputs would both be written as {duplicate}; translate them separately")
-    return found
 
 
 def translate_files(

@@ -67,3 +67,14 @@ def test_box_frames_digits_like_mnist():
     assert (data.x[:, :, border] == -1).all() and data.x[:, :, 4:24, 4:24].max() > 0.5
     with pytest.raises(GankitError, match="larger than the images"):
         load_data(DataConfig(spec="digits", image_size=16, box=20))
+
+
+def test_limit_keeps_a_seeded_subset_and_refuses_more_than_there_is():
+    full = load_data(DataConfig(spec="digits"))
+    small = load_data(DataConfig(spec="digits", limit=100, seed=3))
+    again = load_data(DataConfig(spec="digits", limit=100, seed=3))
+    other = load_data(DataConfig(spec="digits", limit=100, seed=4))
+    assert len(small) == 100 and torch.equal(small.x, again.x) and not torch.equal(small.x, other.x)
+    assert any(torch.equal(small.x[0], row) for row in full.x)  # drawn from the training split
+    with pytest.raises(GankitError, match="data.limit 5000 is more than the 1437 examples"):
+        load_data(DataConfig(spec="digits", limit=5000))

@@ -11,7 +11,8 @@ from PIL import Image
 
 from gankit.config import DataConfig
 from gankit.data import BatchStream, describe, load_data, preview_grid
-from gankit.data.unpaired import UnpairedStream, part_config, split_parts
+from gankit.data.stream import UnpairedStream
+from gankit.data.unpaired import part_config, split_parts
 from gankit.errors import GankitError
 
 CPU = torch.device("cpu")

@@ -9,13 +9,14 @@ import torch
 from gankit.errors import GankitError
 from gankit.models import MODELS
 
-TINY = {"cyclegan": {"g_width": 4, "d_width": 4, "blocks": 1, "d_layers": 2, "pool_size": 2},
-        "ganomaly": {"latent_dim": 8, "g_width": 8, "d_width": 8}}
+from tests.conftest import tiny_settings
+
+NAMES = ["cyclegan", "ganomaly"]  # a translator and a detector
 
 
 def model(name):
     cls = MODELS[name]
-    return cls(cls.Config(**TINY[name]), (1, 16, 16))
+    return cls(cls.Config(**tiny_settings(name)), (1, 16, 16))
 
 
 def call(name):
@@ -26,7 +27,7 @@ def call(name):
 GOOD = np.random.default_rng(0).uniform(-1, 1, (3, 1, 16, 16))
 
 
-@pytest.mark.parametrize("name", list(TINY))
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("x", [GOOD, GOOD.astype(np.float32), GOOD.astype(np.float16), torch.from_numpy(GOOD)],
                          ids=["float64", "float32", "float16", "tensor64"])
 def test_float_arrays_are_converted(name, x):
@@ -41,7 +42,7 @@ def with_nan():
     return x
 
 
-@pytest.mark.parametrize("name", list(TINY))
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize(
     "x, message",
     [

@@ -61,7 +61,7 @@ def test_mapping_normalises_z():
 def test_style_mixing_switches_w_at_the_crossover():
     model = tiny(style_mixing_prob=1.0)
     torch.manual_seed(1)
-    ws, w = model.mixed_styles(4)  # [4, L, w_dim]
+    ws, w = model.generator.styles(*model.mixing_latents(4))  # [4, L, w_dim]
     same_as_first = [torch.equal(ws[:, i], w) for i in range(model.num_layers)]
     crossover = same_as_first.index(False)
     assert 1 <= crossover < model.num_layers
@@ -72,7 +72,7 @@ def test_style_mixing_switches_w_at_the_crossover():
 def test_no_style_mixing_at_probability_zero():
     model = tiny(style_mixing_prob=0.0)
     for _ in range(5):
-        ws, w = model.mixed_styles(3)
+        ws, w = model.generator.styles(*model.mixing_latents(3))
         assert all(torch.equal(ws[:, i], w) for i in range(model.num_layers))
 
 

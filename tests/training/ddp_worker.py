@@ -11,7 +11,6 @@ MODE resume: gan trains 6 steps straight, and 3 steps then a resume to 6, both o
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -29,15 +28,15 @@ from gankit.models.wgan.model import WGAN  # noqa: E402
 from gankit.training.distributed import Distributed, close_process_group  # noqa: E402
 from gankit.training.loop import Trainer  # noqa: E402
 
-def _tiny_tables() -> tuple[dict, dict]:
+def _tiny_settings():
     # By file path: a package named "tests" in site-packages would shadow this folder.
-    spec = importlib.util.spec_from_file_location("test_models", ROOT / "tests" / "models" / "test_models.py")
+    spec = importlib.util.spec_from_file_location("tests_conftest", ROOT / "tests" / "conftest.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.TINY, module.TINY_BY_VARIANT
+    return module.tiny_settings
 
 
-TINY, TINY_BY_VARIANT = _tiny_tables()
+tiny_settings = _tiny_settings()
 
 TRAIN = ["train.progress=false", "train.log_every=1", "train.sample_every=1000", "train.num_preview=4",
          "train.eval_metrics=[]", "train.device=cpu"]
@@ -59,9 +58,7 @@ class DeterministicWGAN(WGAN):
 
 
 def tiny(name: str) -> list[str]:
-    fields = {f.name for f in dataclasses.fields(MODELS[name].Config)}
-    settings = {k: v for k, v in TINY.items() if k in fields} | TINY_BY_VARIANT.get(name, {})
-    return [f"model.{k}={v}" for k, v in settings.items()]
+    return [f"model.{k}={v}" for k, v in tiny_settings(name).items()]
 
 
 def parameters_digest(model: torch.nn.Module) -> str:

@@ -87,6 +87,15 @@ def filter_classes(data: Data, classes: list[int] | None) -> Data:
     return data.subset(keep_classes(labels_of(data), data.class_names, classes, data.name))
 
 
+def keep_random(data: Data, limit: int, seed: int) -> Data:
+    """``limit`` examples of ``data`` drawn without replacement with ``seed``, in their original
+    order: the small-data experiments' subsets, the same for every run with that seed."""
+    if limit > len(data):
+        raise GankitError(f"data.limit {limit} is more than the {len(data)} examples of {data.name}")
+    chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:limit]
+    return data.subset(chosen.sort().values)
+
+
 def fixed_split(n: int, split: Literal["train", "test"]) -> Tensor:
     """[K] sorted indices of an 80/20 split that is the same for every run seed.
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 from gankit.config import DataConfig
 from gankit.data import anomaly
-from gankit.data.dataset import Data, fit_in_box
+from gankit.data.dataset import Data, fit_in_box, keep_random
 from gankit.data.digits import load_digits
 from gankit.data.folder import load_folder
 from gankit.data.mnist import load_idx_set
@@ -40,7 +40,7 @@ SPECS: dict[str, Spec] = {
     "mnist": Spec(partial(load_idx_set, "mnist"), "optional", "mnist[:DIR]"),
     "fashion-mnist": Spec(partial(load_idx_set, "fashion-mnist"), "optional", "fashion-mnist[:DIR]"),
     "folder": Spec(load_folder, "required", "folder:DIR"),
-    "unpaired": Spec(load_unpaired, "required", UNPAIRED_USAGE),
+    "unpaired": Spec(lambda argument, config: load_unpaired(argument, config, load_data), "required", UNPAIRED_USAGE),
     # Anomaly-detection layouts (gankit.data.anomaly): load_data gives their normal training images.
     "defects": Spec(lambda _arg, config: anomaly.load_protocol_data(config), "required", "defects:DIR"),
     "magnetic-tile": Spec(lambda _arg, config: anomaly.load_protocol_data(config), "required", "magnetic-tile:DIR"),
@@ -76,4 +76,6 @@ def load_data(config: DataConfig) -> Data:
         data = anomaly.load_protocol_data(config)
     else:
         data = SPECS[prefix].load(argument, config)
+    if config.limit is not None:
+        data = keep_random(data, config.limit, config.seed)
     return fit_in_box(data, config.box) if config.box is not None else data

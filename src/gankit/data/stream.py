@@ -21,6 +21,8 @@ from torch.utils.data import DataLoader
 from gankit.data.dataset import Data, labels_of
 from gankit.errors import GankitError
 
+PART_SEED_OFFSET = 7919  # decorrelates the two domains' shuffles under one run seed (UnpairedStream)
+
 SEED_STRIDE = 1_000_003  # runs with nearby seeds share no epoch order for a million epochs
 
 
@@ -35,8 +37,6 @@ class BatchStream:
     def __new__(cls, data: Data, *args, **kwargs) -> BatchStream:
         # Data with several parts (two unpaired domains) gets one stream per part, batched together.
         if cls is BatchStream and getattr(data, "parts", ()):
-            from gankit.data.unpaired import UnpairedStream
-
             return UnpairedStream(data, *args, **kwargs)
         return super().__new__(cls)
 
@@ -139,3 +139,36 @@ class BatchStream:
                 pin_memory=self.device.type == "cuda",
             )
             self._loader = iter(loader)
+
+
+class UnpairedStream:
+    """Batches (a, b): one :class:`BatchStream` per domain, each with its own seed.
+
+    An epoch is a pass over the larger domain (as in the reference code); the
+    smaller one simply starts its next shuffle sooner. State is both streams'
+    positions, so resumed runs see the same batches.
+    """
+
+    def __init__(self, data: Data, batch_size: int, *, seed: int, device: torch.device, **kwargs) -> None:
+        self.data = data
+        self.streams = [
+            BatchStream(part, batch_size, seed=seed + i * PART_SEED_OFFSET, device=device, **kwargs)
+            for i, part in enumerate(data.parts)
+        ]
+        self.steps_per_epoch = max(stream.steps_per_epoch for stream in self.streams)
+
+    def __iter__(self) -> UnpairedStream:
+        return self
+
+    def __next__(self) -> tuple[Tensor, Tensor]:
+        (a, _), (b, _) = (next(stream) for stream in self.streams)
+        return a, b  # [B, C, H, W] of domain A, [B, C, H, W] of domain B
+
+    def state_dict(self) -> dict[str, dict[str, int]]:
+        return {"a": self.streams[0].state_dict(), "b": self.streams[1].state_dict()}
+
+    def load_state_dict(self, state: dict[str, dict[str, int]]) -> None:
+        if set(state) != {"a", "b"}:
+            raise GankitError("the checkpoint's data stream is not an unpaired one; was the data spec changed?")
+        self.streams[0].load_state_dict(state["a"])
+        self.streams[1].load_state_dict(state["b"])

@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import torch
-from torch import Tensor
 
 from gankit.config import DataConfig, from_dict, yaml_scalar
 from gankit.errors import GankitError
 from gankit.data.dataset import Data
-from gankit.data.stream import BatchStream
 
 USAGE = "unpaired:A,B (each a folder or a data spec, optionally with [key=value;...])"
-PART_SEED_OFFSET = 7919  # decorrelates the two domains' shuffles under one run seed
 
 
 @dataclass
@@ -80,9 +76,8 @@ def part_config(text: str, shared: DataConfig) -> DataConfig:
     return from_dict(DataConfig, {**raw, **options, "spec": spec}, "data")
 
 
-def load_unpaired(argument: str, config: DataConfig) -> UnpairedData:
-    from gankit.data.specs import load_data  # the parts are ordinary specs
-
+def load_unpaired(argument: str, config: DataConfig, load_data: Callable[[DataConfig], Data]) -> UnpairedData:
+    """The two domains of ``unpaired:A,B``; each part is an ordinary spec, loaded by ``load_data``."""
     texts = split_parts(argument)
     if len(texts) != 2 or not all(texts):
         raise GankitError(f"unpaired data needs exactly two parts, got {len(texts)} in {argument!r}; write {USAGE}")
@@ -104,36 +99,3 @@ def load_unpaired(argument: str, config: DataConfig) -> UnpairedData:
         name=f"unpaired:{texts[0]},{texts[1]}", kind="image", shape=a.shape, class_names=[],
         x=None, y=None, source=None, parts=(a, b),
     )
-
-
-class UnpairedStream:
-    """Batches (a, b): one :class:`BatchStream` per domain, each with its own seed.
-
-    An epoch is a pass over the larger domain (as in the reference code); the
-    smaller one simply starts its next shuffle sooner. State is both streams'
-    positions, so resumed runs see the same batches.
-    """
-
-    def __init__(self, data: UnpairedData, batch_size: int, *, seed: int, device: torch.device, **kwargs) -> None:
-        self.data = data
-        self.streams = [
-            BatchStream(part, batch_size, seed=seed + i * PART_SEED_OFFSET, device=device, **kwargs)
-            for i, part in enumerate(data.parts)
-        ]
-        self.steps_per_epoch = max(stream.steps_per_epoch for stream in self.streams)
-
-    def __iter__(self) -> UnpairedStream:
-        return self
-
-    def __next__(self) -> tuple[Tensor, Tensor]:
-        (a, _), (b, _) = (next(stream) for stream in self.streams)
-        return a, b  # [B, C, H, W] of domain A, [B, C, H, W] of domain B
-
-    def state_dict(self) -> dict[str, dict[str, int]]:
-        return {"a": self.streams[0].state_dict(), "b": self.streams[1].state_dict()}
-
-    def load_state_dict(self, state: dict[str, dict[str, int]]) -> None:
-        if set(state) != {"a", "b"}:
-            raise GankitError("the checkpoint's data stream is not an unpaired one; was the data spec changed?")
-        self.streams[0].load_state_dict(state["a"])
-        self.streams[1].load_state_dict(state["b"])

@@ -1,10 +1,11 @@
-"""Metrics registry: name -> metric. Each metric declares what it ``needs`` (``samples``,
-``features`` or ``classifier`` outputs), whether it ``applies_to`` a model and data set,
-and ``compute``s its scores from a generated :class:`SampleSet` and a real one; the
+"""Metrics registry: name -> metric. A metric is one of two kinds (``gankit.metrics.samples``): a
+``SampleMetric`` declares what it ``needs`` (``samples``, ``features`` or
+``classifier`` outputs), whether it ``applies_to`` a model and data set, and
+``compute``s its scores from a generated :class:`SampleSet` and a real one; the
 :class:`~gankit.metrics.evaluator.Evaluator` draws the samples, shares the features
-and adds each score's real-vs-real floor. A metric that needs ``translations`` judges
-the model itself (``compute(model, data, num_samples=, seed=)``) and returns its own
-floors where one exists (translation FID/KID; cycle L1 has none).
+and adds each score's real-vs-real floor. A ``ModelMetric`` judges the model itself
+(``compute(model, data, num_samples=, seed=)``) and returns its own floors where one
+exists (translation FID/KID; cycle L1 has none).
 
     evaluator = Evaluator(data, run_config.data, model, ["fid", "kid", "pr", "cls"], features="classifier")
     values = evaluator(model)   # {"fid": ..., "fid_floor": ..., ...}
@@ -36,7 +37,3 @@ def get_metric(name: str):
     except KeyError:
         raise GankitError(f"unknown metric {name!r}; valid metrics: {', '.join(METRICS)}") from None
 
-
-def default_metrics(model, data) -> list[str]:
-    """Metrics that apply to this model and data, in registry order."""
-    return [name for name, metric in METRICS.items() if metric.applies_to(model, data)]

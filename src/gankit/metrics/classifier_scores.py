@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gankit.metrics.samples import SampleSet, generates_images
+from gankit.metrics.samples import SampleMetric, SampleSet, generates_images
 
 CONFIDENT = 0.9
 
@@ -34,7 +34,7 @@ def classifier_scores(probs: Tensor, labels: Tensor, num_classes: int) -> dict[s
     }
 
 
-class ClassifierScores:
+class ClassifierScores(SampleMetric):
     """Confident share, class-histogram distance and classes covered, by the gankit classifier."""
 
     name = "cls"

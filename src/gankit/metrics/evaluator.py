@@ -21,11 +21,7 @@ from gankit.data.dataset import Data
 from gankit.errors import GankitError
 from gankit.metrics import METRICS, get_metric
 from gankit.metrics.features import get_features
-from gankit.metrics.samples import FLOOR_SUFFIX, SampleSet, gather
-
-# Metrics that judge the model itself rather than a set of samples (a translator's cycle
-# consistency and translation FID): computed directly; they return their own floors, if any.
-MODEL_NEEDS = {"translations"}
+from gankit.metrics.samples import FLOOR_SUFFIX, ClassifierExtractor, ModelMetric, SampleMetric, SampleSet, gather
 
 
 class Evaluator:
@@ -57,7 +53,7 @@ class Evaluator:
             if not metric.applies_to(model, data):
                 raise GankitError(f"metric {name!r} does not apply to {type(model).__name__} on {data.name}")
         self.extractor = None
-        if any(metric.needs in ("features", "classifier") for metric in self.metrics.values()):
+        if any(metric.needs in ("features", "classifier") for metric in self._sample_metrics):
             full_train = data_config.classes is None and data_config.split == "train"
             self.extractor = get_features(features, data_config, data if full_train else None)
         for name, metric in list(self.metrics.items()):
@@ -71,12 +67,14 @@ class Evaluator:
         self._reference: SampleSet | None = None
         self._floor: dict[str, float] | None = None
 
-    def _missing(self, metric) -> str | None:
+    def _missing(self, metric: SampleMetric | ModelMetric) -> str | None:
         """Why ``metric`` cannot run with this extractor, or None."""
+        if isinstance(metric, ModelMetric):
+            return None
         if metric.needs == "features" and self.extractor is None:
             return ("needs features, and neither a classifier nor the InceptionV3 weights are cached for "
                     f"{self.data.name}; train one with 'gankit features train --data {self.data.name}'")
-        if metric.needs == "classifier" and not callable(getattr(self.extractor, "probs", None)):
+        if metric.needs == "classifier" and not isinstance(self.extractor, ClassifierExtractor):
             return "needs --features classifier"
         return None
 
@@ -112,8 +110,8 @@ class Evaluator:
         return torch.cat(chunks)  # [num_samples, *shape]
 
     @property
-    def _sample_metrics(self) -> list:
-        return [metric for metric in self.metrics.values() if metric.needs not in MODEL_NEEDS]
+    def _sample_metrics(self) -> list[SampleMetric]:
+        return [metric for metric in self.metrics.values() if isinstance(metric, SampleMetric)]
 
     def __call__(self, model) -> dict[str, float]:
         """Scores of ``model``'s samples, each followed by its ``_floor``; then model metrics."""
@@ -127,7 +125,7 @@ class Evaluator:
                     values[key] = value
                     values[key + FLOOR_SUFFIX] = floor[key]
         for metric in self.metrics.values():
-            if metric.needs in MODEL_NEEDS:
+            if isinstance(metric, ModelMetric):
                 values.update(metric.compute(model, self.data, num_samples=self.num_samples, seed=self.seed))
         return values
 

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from gankit.metrics.samples import SampleSet, generates_images
+from gankit.metrics.samples import SampleMetric, SampleSet, generates_images
 
 
 class _Precomputed(nn.Module):
@@ -63,7 +63,7 @@ def kid_subset_size(real: Tensor, fake: Tensor) -> int:
     return max(2, min(1000, real.shape[0] // 2, fake.shape[0] // 2))
 
 
-class FID:
+class FID(SampleMetric):
     """Fréchet distance of the samples' features from the real features (lower is better)."""
 
     name = "fid"
@@ -76,7 +76,7 @@ class FID:
         return {"fid": frechet_distance(reference.features(), samples.features())}
 
 
-class KID:
+class KID(SampleMetric):
     """Kernel distance (unbiased, so it can dip below 0 for equal distributions), mean and std."""
 
     name = "kid"

@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gankit.metrics.samples import SampleSet
+from gankit.capabilities import Sampler
+from gankit.metrics.samples import SampleMetric, SampleSet
 
 
 def mode_coverage(samples: Tensor, modes: Tensor, std: float, radius_in_std: float = 3.0) -> dict[str, float]:
@@ -30,14 +31,14 @@ def mode_coverage(samples: Tensor, modes: Tensor, std: float, radius_in_std: flo
     }
 
 
-class ModeCoverage:
+class ModeCoverage(SampleMetric):
     """Modes captured and share of high-quality samples, for the toy mixtures."""
 
     name = "modes"
     needs = "samples"
 
     def applies_to(self, model, data) -> bool:
-        return data.modes is not None and callable(getattr(model, "sample", None))
+        return data.modes is not None and isinstance(model, Sampler)
 
     def compute(self, samples: SampleSet, reference: SampleSet) -> dict[str, float]:
         return mode_coverage(samples.x, reference.data.modes, reference.data.mode_std)

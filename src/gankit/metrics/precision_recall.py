@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gankit.metrics.samples import SampleSet, generates_images
+from gankit.metrics.samples import SampleMetric, SampleSet, generates_images
 
 
 def knn_radii(points: Tensor, k: int, batch_size: int = 1024) -> Tensor:
@@ -48,7 +48,7 @@ def improved_precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> dict[st
     return {"precision": float(precision), "recall": float(recall)}
 
 
-class PrecisionRecall:
+class PrecisionRecall(SampleMetric):
     """Improved precision and recall (k = 3) of the samples' features against the real features."""
 
     name = "pr"

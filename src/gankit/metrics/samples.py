@@ -8,9 +8,13 @@ each computed once per evaluation and shared by every metric that needs it.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Literal
+
 import torch
 from torch import Tensor
 
+from gankit.capabilities import Sampler
 from gankit.data.dataset import Data
 from gankit.errors import GankitError
 
@@ -28,11 +32,60 @@ def gather(data: Data, indices: Tensor) -> Tensor:
 
 def generates_images(model, data: Data) -> bool:
     """Whether ``model`` samples and ``data`` holds images: what the image metrics apply to."""
-    return data.kind == "image" and callable(getattr(model, "sample", None))
+    return data.kind == "image" and isinstance(model, Sampler)
+
+
+class FeatureExtractor(ABC):
+    """Maps images in [-1, 1] to feature vectors (FID, KID, precision and recall)."""
+
+    name: ClassVar[str]
+    dim: ClassVar[int]
+
+    @abstractmethod
+    def to(self, device: torch.device) -> FeatureExtractor: ...
+
+    @abstractmethod
+    def features(self, x: Tensor) -> Tensor:
+        """[N, C, H, W] -> [N, dim]."""
+
+
+class ClassifierExtractor(FeatureExtractor):
+    """An extractor that is a classifier too: its class probabilities serve the cls metrics."""
+
+    @abstractmethod
+    def probs(self, x: Tensor) -> Tensor:
+        """[N, C, H, W] -> [N, classes]."""
+
+
+class SampleMetric(ABC):
+    """Scores generated examples against real ones, a :class:`SampleSet` each; the Evaluator
+    draws the samples once, shares the features and adds each score's real-vs-real floor."""
+
+    name: ClassVar[str]
+    needs: ClassVar[Literal["samples", "features", "classifier"]]  # what of the SampleSets it reads
+
+    @abstractmethod
+    def applies_to(self, model: Any, data: Data) -> bool: ...
+
+    @abstractmethod
+    def compute(self, samples: SampleSet, reference: SampleSet) -> dict[str, float]: ...
+
+
+class ModelMetric(ABC):
+    """Judges the model itself (a translator's cycle consistency and translation FID) and
+    returns its own floors where one exists."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def applies_to(self, model: Any, data: Data) -> bool: ...
+
+    @abstractmethod
+    def compute(self, model: Any, data: Data, *, num_samples: int = 2500, seed: int = 0) -> dict[str, float]: ...
 
 
 class SampleSet:
-    def __init__(self, x: Tensor, *, data: Data, extractor=None, labels: Tensor | None = None,
+    def __init__(self, x: Tensor, *, data: Data, extractor: FeatureExtractor | None = None, labels: Tensor | None = None,
                  seed: int = 0, batch_size: int = 500) -> None:
         self.x = x  # [N, *shape] on the CPU
         self.data = data  # the real data set these examples are judged against
@@ -51,8 +104,8 @@ class SampleSet:
 
     def probs(self) -> Tensor:
         """[N, K] class probabilities of a classifier extractor, on the CPU."""
-        if not callable(getattr(self.extractor, "probs", None)):
-            name = getattr(self.extractor, "name", "none")
+        if not isinstance(self.extractor, ClassifierExtractor):
+            name = self.extractor.name if self.extractor is not None else "none"
             raise GankitError(f"the classifier metrics need --features classifier, not {name}")
         return self._mapped("probs")
 
@@ -61,12 +114,12 @@ class SampleSet:
             raise GankitError("these examples carry no labels")
         return self._labels
 
-    def _mapped(self, method: str) -> Tensor:
-        if method not in self._cache:
+    def _mapped(self, kind: Literal["features", "probs"]) -> Tensor:
+        if kind not in self._cache:
             if self.extractor is None:
                 raise GankitError("this metric needs a feature extractor (--features classifier or inception)")
-            apply = getattr(self.extractor, method)
-            self._cache[method] = torch.cat(
+            apply = self.extractor.features if kind == "features" else self.extractor.probs
+            self._cache[kind] = torch.cat(
                 [apply(self.x[i:i + self.batch_size]).cpu() for i in range(0, len(self), self.batch_size)]
             )
-        return self._cache[method]
+        return self._cache[kind]

@@ -19,10 +19,11 @@ import warnings
 import torch
 from torch import Tensor
 
+from gankit.capabilities import Translator
 from gankit.errors import GankitError
 from gankit.metrics.features.classifier import ClassifierFeatures, load_classifier
 from gankit.metrics.fid import frechet_distance, kernel_distance, kid_subset_size
-from gankit.metrics.samples import FLOOR_SUFFIX
+from gankit.metrics.samples import FLOOR_SUFFIX, ModelMetric
 
 BATCH = 64  # images per forward pass when evaluating
 MAX_CYCLE_EXAMPLES = 500  # per domain: enough for a stable mean, seconds on a CPU
@@ -96,14 +97,18 @@ def translation_distances(
             "kid_mean": kid, "kid_mean" + FLOOR_SUFFIX: kid_floor, "kid_std": kid_std}
 
 
-class CycleConsistency:
+def translates_two_domains(model, data) -> bool:
+    """What the translation metrics apply to: a translator and unpaired data of two domains."""
+    return isinstance(model, Translator) and len(getattr(data, "parts", ())) == 2
+
+
+class CycleConsistency(ModelMetric):
     """Cycle reconstruction L1 both ways, for translation models on unpaired data."""
 
     name = "cycle"
-    needs = "translations"
 
     def applies_to(self, model, data) -> bool:
-        return callable(getattr(model, "translate", None)) and len(getattr(data, "parts", ())) == 2
+        return translates_two_domains(model, data)
 
     def compute(self, model, data, *, num_samples: int = 2500, seed: int = 0) -> dict[str, float]:
         from gankit.data import preview_grid  # a seeded random selection, in memory or streamed
@@ -113,12 +118,15 @@ class CycleConsistency:
         return cycle_l1(model, a, b)
 
 
-class TranslationFID(CycleConsistency):
+class TranslationFID(ModelMetric):
     """FID and KID of translations in each direction against the target domain, with the target
     domain's cached classifier features, beside the real-vs-real floor; a direction whose target
     has no cached classifier is skipped with a warning that says how to train one."""
 
     name = "translation_fid"
+
+    def applies_to(self, model, data) -> bool:
+        return translates_two_domains(model, data)
 
     def compute(self, model, data, *, num_samples: int = 2500, seed: int = 0) -> dict[str, float]:
         from gankit.data import preview_grid

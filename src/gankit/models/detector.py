@@ -1,4 +1,4 @@
-"""What the four anomaly detectors (AnoGAN, EGBAD, GANomaly, f-AnoGAN) share: the
+"""What the anomaly detectors (AnoGAN, EGBAD, GANomaly, f-AnoGAN, ALAD) share: the
 :class:`AnomalyOutput` of ``anomaly_score``, calibration on held-out normal data
 at the end of training, and score normalisation.
 
@@ -27,55 +27,28 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gankit.capabilities import AnomalyOutput, AnomalyScorer, FinishesTraining, Reconstructor, TrainEndContext
+from gankit.config import OPEN_FRACTION, POSITIVE, setting
 from gankit.data.images import model_images
 from gankit.errors import GankitError
+from gankit.models.base import GANModel
 from gankit.models.tiling import Tiler, TilingConfig, image_scores
 
 
 @dataclass
-class AnomalyOutput:
-    scores: Tensor  # [N] raw scores, higher = more anomalous
-    maps: Tensor  # [N, 1, H, W] per-pixel anomaly
-    reconstructions: Tensor | None = None  # [N, C, H, W] the normal image the model explains x with
-
-    def cpu(self) -> AnomalyOutput:
-        return AnomalyOutput(
-            self.scores.detach().cpu(),
-            self.maps.detach().cpu(),
-            None if self.reconstructions is None else self.reconstructions.detach().cpu(),
-        )
-
-    @staticmethod
-    def cat(outputs: list[AnomalyOutput]) -> AnomalyOutput:
-        recons = [o.reconstructions for o in outputs]
-        return AnomalyOutput(
-            torch.cat([o.scores for o in outputs]),
-            torch.cat([o.maps for o in outputs]),
-            None if any(r is None for r in recons) else torch.cat(recons),
-        )
-
-
-@dataclass
 class DetectorConfig(TilingConfig):
-    """Settings every detector has, mixed into each one's config."""
+    """Settings every detector has, mixed into each one's config (in any order of the bases)."""
 
-    threshold_quantile: float = 0.99  # default threshold: this quantile of held-out normal scores
-    score_batch_size: int = 256  # images per anomaly_score call when scoring a data set
+    threshold_quantile: float = setting(0.99, OPEN_FRACTION)  # default threshold: this quantile of held-out normal scores
+    score_batch_size: int = setting(256, POSITIVE)  # images per anomaly_score call when scoring a data set
     # Held-out normal images scored at the end of training (a fixed random subset when there
     # are more): bounds AnoGAN's calibration cost, whose every image needs a latent search.
-    max_calibration_images: int = 2000
+    max_calibration_images: int = setting(2000, POSITIVE)
 
-    def __post_init__(self) -> None:
-        # Cooperative: the network config this is mixed with checks its own fields.
-        parent = getattr(super(), "__post_init__", None)
-        if parent is not None:
-            parent()
-        if not 0 < self.threshold_quantile < 1:
-            raise GankitError(f"model.threshold_quantile must be in (0, 1), got {self.threshold_quantile}")
-        if self.score_batch_size <= 0:
-            raise GankitError(f"model.score_batch_size must be > 0, got {self.score_batch_size}")
-        if self.max_calibration_images <= 0:
-            raise GankitError(f"model.max_calibration_images must be > 0, got {self.max_calibration_images}")
+
+def normalized(scores: Tensor, raw_threshold: float | Tensor, scale: float | Tensor) -> Tensor:
+    """sigmoid((s - t) / sigma): raw scores [N] -> (0, 1), with t itself at 0.5."""
+    return torch.sigmoid((scores - raw_threshold) / scale)
 
 
 def residual_map(x: Tensor, x_hat: Tensor) -> Tensor:
@@ -83,24 +56,19 @@ def residual_map(x: Tensor, x_hat: Tensor) -> Tensor:
     return (x - x_hat).abs().mean(1, keepdim=True)
 
 
-class AnomalyDetector:
-    """Mixin for GANModel subclasses that define ``anomaly_score(x) -> AnomalyOutput``."""
+class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
+    """Base class of the detectors: it checks that the data are images, holds the calibration,
+    keeps the first training images for previews and calibrates when training ends. A detector
+    subclasses it (before any other variant it builds on) and defines ``anomaly_score``."""
 
-    image_only = True  # the maps are per pixel
-
-    def _init_detector(self, data_shape: tuple[int, ...]) -> None:
+    def __init__(self, config: Any, data_shape: tuple[int, ...]) -> None:
         if len(data_shape) != 3:
             raise GankitError(f"{type(self).__name__} detects anomalies in images, but the data has shape {data_shape}")
+        super().__init__(config, data_shape)
         # Sorted raw scores of held-out normal images; empty until calibrated.
         self.register_buffer("calibration_scores", torch.zeros(0))
+        self.register_load_state_dict_pre_hook(_take_calibration_size)
         self._preview_x: Tensor | None = None
-
-    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-        # The calibration set's size is known only after training: take the stored shape.
-        key = prefix + "calibration_scores"
-        if key in state_dict:
-            self.calibration_scores = torch.empty_like(state_dict[key])
-        super()._load_from_state_dict(state_dict, prefix, *args)
 
     @contextmanager
     def scoring(self) -> Iterator[None]:
@@ -113,19 +81,18 @@ class AnomalyDetector:
         finally:
             self.train(was_training)
 
-    def remember_batch(self, x: Tensor) -> None:
+    def observe_batch(self, batch: tuple[Tensor, ...]) -> None:
         """Keep the first training images for the preview grid (reconstructions beside them)."""
         if self._preview_x is None:
-            self._preview_x = x[:8].detach().clone()
+            self._preview_x = batch[0][:8].detach().clone()
 
     def preview(self, n: int, generator: torch.Generator) -> Tensor:
         """Image / reconstruction pairs when the model reconstructs cheaply, else samples."""
-        reconstruct = getattr(self, "reconstruct", None)
-        if self._preview_x is None or reconstruct is None:
+        if self._preview_x is None or not isinstance(self, Reconstructor):
             return self.sample(n, generator=generator)
         x = self._preview_x[: max(1, n // 2)]
         with self.scoring():
-            x_hat = reconstruct(x)
+            x_hat = self.reconstruct(x)
         return torch.stack([x, x_hat], 1).flatten(0, 1)  # [2K, C, H, W]: x, x_hat, x, x_hat, ...
 
     # --- scoring a whole set -----------------------------------------------------------------------
@@ -167,11 +134,14 @@ class AnomalyDetector:
             raise GankitError(f"the threshold quantile must be in (0, 1), got {quantile}")
         return torch.quantile(self._require_calibration(), quantile).item()
 
+    def normalization(self) -> tuple[float, float]:
+        """(raw threshold t, scale sigma) of ``normalize``: what an exported detector embeds."""
+        normal = self._require_calibration()
+        return self.raw_threshold(), max(normal.std().item() if normal.numel() > 1 else 0.0, 1e-12)
+
     def normalize(self, scores: Tensor) -> Tensor:
         """Raw scores [N] -> (0, 1); the default threshold maps to 0.5."""
-        normal = self._require_calibration()
-        scale = max(normal.std().item() if normal.numel() > 1 else 0.0, 1e-12)
-        return torch.sigmoid((scores.cpu() - self.raw_threshold()) / scale)
+        return normalized(scores.cpu(), *self.normalization())
 
     def calibration_stats(self) -> dict[str, float]:
         normal = self._require_calibration()
@@ -187,7 +157,7 @@ class AnomalyDetector:
             "normalized_threshold": 0.5,
         }
 
-    def on_train_end(self, context: Any) -> None:
+    def on_train_end(self, context: TrainEndContext) -> None:
         """Calibrate on the protocol's held-out normal images and write RUN/normalization.json."""
         from gankit.data.anomaly import is_protocol, load_anomaly
 
@@ -206,3 +176,10 @@ class AnomalyDetector:
         stats = self.calibrate(x)
         payload = {"source": f"{held_out.data.name} (calibration part)", **stats, "scores": self.calibration_scores.tolist()}
         (context.run_dir / "normalization.json").write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def _take_calibration_size(module: AnomalyDetector, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+    # The calibration set's size is known only after training: take the stored shape.
+    key = prefix + "calibration_scores"
+    if key in state_dict:
+        module.calibration_scores = torch.empty_like(state_dict[key])

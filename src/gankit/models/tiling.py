@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gankit.config import POSITIVE, Range, Settings, setting
 from gankit.errors import GankitError
 
 ImageScore = Literal["detector", "map_max", "map_top_k"]
@@ -34,27 +35,16 @@ WINDOW_FLOOR = 1e-3  # keeps every padded pixel's summed weight > 0 when tiles d
 
 
 @dataclass
-class TilingConfig:
-    """How a detector scores images (mixed into every detector's config)."""
+class TilingConfig(Settings):
+    """How a detector scores images (the base of every detector's config)."""
 
     # Stride of the scoring tiles over images larger than the networks' input; None: half a tile.
-    tile_stride: int | None = None
+    tile_stride: int | None = setting(None, POSITIVE)
     # The image score: "detector", the detector's own score (of the image, or the largest of its
     # tiles); "map_max", the largest pixel of the stitched map; "map_top_k", the mean of its
     # top_k largest fraction of pixels.
     image_score: ImageScore = "detector"
-    top_k: float = 0.01
-
-    def __post_init__(self) -> None:
-        parent = getattr(super(), "__post_init__", None)
-        if parent is not None:
-            parent()
-        if self.tile_stride is not None and self.tile_stride <= 0:
-            raise GankitError(f"model.tile_stride must be > 0, got {self.tile_stride}")
-        if self.image_score not in ("detector", "map_max", "map_top_k"):
-            raise GankitError(f"model.image_score must be detector, map_max or map_top_k, got {self.image_score!r}")
-        if not 0 < self.top_k <= 1:
-            raise GankitError(f"model.top_k must be in (0, 1], got {self.top_k}")
+    top_k: float = setting(0.01, Range(0, 1, low_inclusive=False))
 
 
 def hann_window(size: int) -> Tensor:

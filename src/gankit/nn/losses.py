@@ -51,10 +51,6 @@ def generator_least_squares(fake_scores: Tensor) -> Tensor:
     return 0.5 * (fake_scores - 1).pow(2).mean()
 
 
-def discriminator_hinge(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
-    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
-
-
 def gradient_penalty(
     critic: Callable[[Tensor], Tensor], x_real: Tensor, x_fake: Tensor
 ) -> Tensor:
@@ -87,7 +83,3 @@ def r1_penalty(discriminator: Callable[[Tensor], Tensor], x_real: Tensor) -> Ten
         (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)
         return grad.pow(2).flatten(1).sum(1).mean()
 
-
-def feature_matching(real_features: Tensor, fake_features: Tensor) -> Tensor:
-    """Squared distance between mean features (Salimans et al. 2016)."""
-    return (real_features.mean(0) - fake_features.mean(0)).pow(2).mean()

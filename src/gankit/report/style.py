@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from gankit.capabilities import StyleSynthesizer
 from gankit.errors import GankitError
 
 # The paper's bands (Sec. 3.1): coarse 4-8 px, middle 16-32 px, fine 64 px and up.
@@ -25,9 +26,8 @@ BANDS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1 << 30)}
 
 
 def require_style_model(model) -> None:
-    if not all(callable(getattr(model, name, None)) for name in ("styles", "synthesize", "make_noise")):
-        name = getattr(getattr(model, "run_config", None), "model_name", type(model).__name__)
-        raise GankitError(f"this figure needs a style-based generator (stylegan); the run holds a {name} model")
+    if not isinstance(model, StyleSynthesizer):
+        raise GankitError(f"this figure needs a style-based generator (stylegan); the run holds a {model.name} model")
 
 
 def latents(model, seeds: list[int]) -> Tensor:

@@ -109,14 +109,6 @@ class Distributed:
         torch_dist.all_reduce(tensor)
         return dict(zip(keys, (tensor / self.world_size).tolist()))
 
-    def any(self, flag: bool) -> bool:
-        """True on every rank when it is True on some rank (a signal that reached one process)."""
-        if not self.enabled:
-            return flag
-        tensor = torch.tensor([float(flag)], device=self._comm_device())
-        torch_dist.all_reduce(tensor)
-        return bool(tensor.item() > 0)
-
     def gather(self, value: Any) -> list[Any]:
         """Every rank's ``value``, in rank order, on every rank."""
         if not self.enabled:

@@ -32,10 +32,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from gankit import __version__
+from gankit.capabilities import FinishesTraining, TrainEndContext
 from gankit.config import RunConfig
 from gankit.data import BatchStream, Data, load_data
 from gankit.data.patches import PatchStream, patch_data, patch_shape
-from gankit.errors import GankitError
+from gankit.errors import GankitError, TrainingInterrupted
 from gankit.metrics.evaluator import Evaluator
 from gankit.models import get_model_class
 from gankit.models.base import GANModel
@@ -59,17 +60,6 @@ PREVIEW_SEED = 1234  # the same latents in every grid, so grids show progress, n
 
 
 @dataclass
-class TrainEndContext:
-    """What a model's optional ``on_train_end(context)`` hook gets once the budget is spent:
-    enough to load held-out data (calibration) and to write files into the run."""
-
-    config: RunConfig
-    run_dir: Path
-    device: torch.device
-    data: Data  # the training data
-
-
-@dataclass
 class TrainResult:
     run_dir: Path
     step: int
@@ -78,15 +68,6 @@ class TrainResult:
     losses: Path | None = None
     report: Path | None = None
     evaluation: dict[str, float] = field(default_factory=dict)
-
-
-class TrainingInterrupted(Exception):
-    """Raised after a signal stopped training and a checkpoint was saved."""
-
-    def __init__(self, signum: int, checkpoint: Path) -> None:
-        super().__init__(f"interrupted by {signal.Signals(signum).name}; checkpoint saved to {checkpoint}")
-        self.signum = signum
-        self.checkpoint = checkpoint
 
 
 def resolve_device(name: str) -> torch.device:
@@ -230,9 +211,9 @@ class Trainer:
         self.eval_data = self.data if patch_size is None else patch_data(self.data, patch_size, train.seed)
         if train.channels_last and self.model.is_image_model:
             self.model.to(memory_format=torch.channels_last)
-        self.model.optimizers = self.model.configure_optimizers()
+        self.model.run_config = self.config
         self.precision = Precision(train.precision, self.device)
-        self.model.grad_scalers = self.precision.grad_scalers(self.model.optimizers)
+        self.model.prepare_training(self.precision.grad_scalers)
         # A disk too full for one checkpoint is known now, not after hours of training.
         check_free_space(self.checkpoint_dir, estimated_size(self.model))
         self.stream = BatchStream(
@@ -281,7 +262,7 @@ class Trainer:
         for name, scaler_state in state.get("grad_scalers", {}).items():
             if name in self.model.grad_scalers:
                 self.model.grad_scalers[name].load_state_dict(scaler_state)
-        self.step = state["step"]
+        self.step = self.model.step = state["step"]
         self.elapsed = state["elapsed_seconds"]
         self.nan_rollbacks = state.get("nan_rollbacks", 0)
         self.lr_scale = state.get("lr_scale", 1.0)
@@ -363,14 +344,14 @@ class Trainer:
                         raise TrainingInterrupted(stop.received or signal.SIGTERM, checkpoint)
             # The hook may change the model's state (calibration buffers), so the final
             # checkpoint is written after it even when one exists for this step.
-            hook = getattr(self.model, "on_train_end", None)
-            if callable(hook) and main:
+            finishes = isinstance(self.model, FinishesTraining)
+            if finishes and main:
                 # A hook that draws random numbers (AnoGAN's latent search) must not move the RNG
                 # state the checkpoint stores, or a resumed run would continue from another stream.
                 rng = capture_rng()
-                hook(TrainEndContext(self.config, self.run_dir, self.device, self.data))
+                self.model.on_train_end(TrainEndContext(self.config, self.run_dir, self.device, self.data))
                 restore_rng(rng)
-            if callable(hook) or not self._saved_at(checkpoint):
+            if finishes or not self._saved_at(checkpoint):
                 checkpoint = self._save_checkpoint()
         finally:
             bar.close()
@@ -385,10 +366,23 @@ class Trainer:
 
     def train_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
         """The model's train_step with this run's wrappers (DDP, compile) and precision."""
+        self.model.observe_batch(batch)
+        if self.config.train.lr_decay == "linear":
+            self._decay_learning_rates()
         with self.model.using(self.wrappers), self.precision.autocast():
             logs = self.model.train_step(batch, self.step)
         self.step += 1
+        self.model.step = self.step
         return logs
+
+    def _decay_learning_rates(self) -> None:
+        """train.lr_decay=linear: each learning rate is its optimizer's first one (kept in the
+        optimizer's state as ``initial_lr``, as torch's schedulers keep it) times the roll-backs'
+        factor times (1 - step / steps), recomputed from the step so that a resumed run matches."""
+        factor = self.lr_scale * max(0.0, 1.0 - self.step / self.config.train.steps)
+        for optimizer in self.model.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
     def _synchronise(self, logs: dict[str, float], stop: bool) -> tuple[dict[str, float], bool]:
         """Under torchrun: the logs averaged over ranks (the global batch's losses), whether any

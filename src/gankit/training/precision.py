@@ -10,7 +10,7 @@ scale. Gradient penalties and R1 switch autocast off and run in fp32
 loses the small gradients they measure.
 
     precision = Precision("bf16", torch.device("cpu"))
-    model.grad_scalers = precision.grad_scalers(model.optimizers)
+    model.prepare_training(precision.grad_scalers)   # optimizers, and one loss scaler each for fp16
     with precision.autocast():
         logs = model.train_step(batch, step)
 """

@@ -30,7 +30,7 @@ from gankit.data import load_data
 from gankit.data.dataset import Data
 from gankit.errors import GankitError
 from gankit.metrics.features.cache import cache_dir_for, write_atomic
-from gankit.metrics.samples import gather
+from gankit.metrics.samples import ClassifierExtractor, gather
 
 WEIGHTS_FILE = "classifier.safetensors"
 INFO_FILE = "classifier.json"
@@ -62,7 +62,7 @@ class ClassifierNet(nn.Module):
         return self.head(self.features(x))  # [N, classes] logits
 
 
-class ClassifierFeatures:
+class ClassifierFeatures(ClassifierExtractor):
     """A trained :class:`ClassifierNet` in eval mode, as a feature extractor (``name``, ``dim``,
     ``features``, ``probs``, ``info``)."""
 
@@ -87,8 +87,8 @@ class ClassifierFeatures:
 
 
 def classifier_data_config(config: DataConfig) -> DataConfig:
-    """The data a classifier for ``config`` is trained on: every class of the train split."""
-    return replace(config, classes=None, split="train")
+    """The data a classifier for ``config`` is trained on: every example and class of the train split."""
+    return replace(config, classes=None, limit=None, split="train")
 
 
 def classifier_dir(data: Data) -> Path:

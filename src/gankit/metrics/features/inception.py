@@ -24,6 +24,7 @@ from torch import Tensor
 
 from gankit.errors import GankitError
 from gankit.metrics.features.cache import features_home, write_atomic
+from gankit.metrics.samples import FeatureExtractor
 
 WEIGHTS_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
 WEIGHTS_NAME = WEIGHTS_URL.rsplit("/", 1)[1]
@@ -83,7 +84,7 @@ def find_weights() -> Path | None:
     return None
 
 
-class InceptionFeatures:
+class InceptionFeatures(FeatureExtractor):
     """InceptionV3 pool3 features of images in [-1, 1] (grey images are repeated to RGB)."""
 
     name = "inception"

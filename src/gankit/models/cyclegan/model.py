@@ -10,7 +10,7 @@ discriminator on a history pool of generated images. The learning rate is
 held, then decays linearly to zero; both lengths are in steps.
 
     model = CycleGAN(CycleGANConfig(blocks=6), data_shape=(3, 128, 128))
-    model.optimizers = model.configure_optimizers()
+    model.prepare_training()
     logs = model.train_step((a, b), step=0); photos = model.translate(labels, "a2b")
 """
 
@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import chain
-from typing import Literal
 
 import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
-from gankit.config import check_betas
+from gankit.capabilities import Direction, Translator
+from gankit.config import BETAS, NON_NEGATIVE, POSITIVE, Range, Settings, setting
 from gankit.data.images import model_images
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
@@ -33,46 +33,32 @@ from gankit.models.cyclegan.augment import resize_crop_flip
 from gankit.models.cyclegan.networks import DOWNSAMPLINGS, ImagePool, PatchDiscriminator, ResnetGenerator
 from gankit.nn.blocks import Norm
 
-Direction = Literal["a2b", "b2a"]
-DIRECTIONS: tuple[str, ...] = ("a2b", "b2a")
 PREVIEW_EXAMPLES = 6  # per domain: six rows (input, translation, reconstruction for A and B) of six
 
 
 @dataclass
-class CycleGANConfig:
-    g_width: int = 64  # generator channels at full resolution (doubling twice)
-    d_width: int = 64
-    blocks: int | None = None  # residual blocks; None: 6 up to 128 px, 9 above (the paper)
-    d_layers: int = 3  # strided PatchGAN layers: 3 sees 70x70 patches
+class CycleGANConfig(Settings):
+    g_width: int = setting(64, POSITIVE)  # generator channels at full resolution (doubling twice)
+    d_width: int = setting(64, POSITIVE)
+    blocks: int | None = setting(None, POSITIVE)  # residual blocks; None: 6 up to 128 px, 9 above (the paper)
+    d_layers: int = setting(3, POSITIVE)  # strided PatchGAN layers: 3 sees 70x70 patches
     norm: Norm = "instance"
-    cycle_weight: float = 10.0  # lambda
-    identity_weight: float = 0.5  # times lambda; 0 turns the identity loss off
-    pool_size: int = 50  # generated images remembered per discriminator; 0: no pool
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
+    cycle_weight: float = setting(10.0, NON_NEGATIVE)  # lambda
+    identity_weight: float = setting(0.5, NON_NEGATIVE)  # times lambda; 0 turns the identity loss off
+    pool_size: int = setting(50, NON_NEGATIVE)  # generated images remembered per discriminator; 0: no pool
+    lr: float = setting(2e-4, POSITIVE)
+    betas: tuple[float, float] = setting((0.5, 0.999), BETAS)
     # The paper's 100 + 100 epochs, counted in steps (1,000 images a domain at batch 1).
-    constant_steps: int = 100_000
-    decay_steps: int = 100_000
-    crop_scale: float = 286 / 256  # resize by this, random-crop back; 1: no crop
+    constant_steps: int = setting(100_000, NON_NEGATIVE)
+    decay_steps: int = setting(100_000, NON_NEGATIVE)
+    # Resize by this, random-crop back; 1: no crop.
+    crop_scale: float = setting(286 / 256, Range(1, text=">= 1 (resize up, then crop)"))
     flip: bool = True  # random left-right flips
 
-    def __post_init__(self) -> None:
-        for name in ("g_width", "d_width", "blocks", "d_layers", "lr", "crop_scale"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise GankitError(f"model.{name} must be > 0, got {value}")
-        check_betas(self, "betas")
-        for name in ("cycle_weight", "identity_weight", "pool_size", "constant_steps", "decay_steps"):
-            if getattr(self, name) < 0:
-                raise GankitError(f"model.{name} must be >= 0, got {getattr(self, name)}")
-        if self.crop_scale < 1:
-            raise GankitError(f"model.crop_scale must be >= 1 (resize up, then crop), got {self.crop_scale}")
 
-
-class CycleGAN(GANModel):
+class CycleGAN(GANModel, Translator):
     Config = CycleGANConfig
     description = "CycleGAN (Zhu 2017): unpaired A <-> B translation, cycle + identity losses, PatchGAN"
-    image_only = True
 
     def __init__(self, config: CycleGANConfig, data_shape: tuple[int, ...]) -> None:
         super().__init__(config, data_shape)
@@ -178,8 +164,8 @@ class CycleGAN(GANModel):
     @torch.no_grad()
     def translate(self, x: Tensor, direction: Direction) -> Tensor:
         """[N, C, H, W] images in [-1, 1] of one domain -> the other domain, same shape."""
-        if direction not in DIRECTIONS:
-            raise GankitError(f"unknown direction {direction!r}; valid: {', '.join(DIRECTIONS)}")
+        if direction not in self.directions:
+            raise GankitError(f"unknown direction {direction!r}; valid: {', '.join(self.directions)}")
         x = model_images(x, self.data_shape[0], None, "translate")
         step = 2**DOWNSAMPLINGS
         if x.shape[2] % step or x.shape[3] % step:

@@ -9,7 +9,7 @@ L_D the L1 distance of D's joint features of (x, E(x)) and (G(E(x)), E(x))
 (x, E(x)) real ("cross_entropy"). Map = |x - G(E(x))|.
 
     model = EGBAD(EGBADConfig(alpha=0.9), data_shape=(1, 32, 32))
-    model.optimizers = model.configure_optimizers()
+    model.prepare_training()
     logs = model.train_step((x, y), step=0); out = model.anomaly_score(x)
 """
 
@@ -23,9 +23,9 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
-from gankit.config import check_betas, check_positive
-from gankit.errors import GankitError
-from gankit.models.base import GANModel
+from gankit.capabilities import Reconstructor
+from gankit.config import BETAS, FRACTION, POSITIVE, setting
+from gankit.models.base import GaussianLatent
 from gankit.models.detector import AnomalyDetector, AnomalyOutput, DetectorConfig, residual_map
 from gankit.models.egbad.networks import JointDiscriminator
 from gankit.models.gan.model import NetworkConfig
@@ -35,29 +35,19 @@ from gankit.nn import losses
 
 @dataclass
 class EGBADConfig(DetectorConfig, NetworkConfig):
-    joint_width: int = 512  # D's latent branch and joint layer
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
-    alpha: float = 0.9  # weight of the reconstruction term in the score
+    joint_width: int = setting(512, POSITIVE)  # D's latent branch and joint layer
+    lr: float = setting(2e-4, POSITIVE)
+    betas: tuple[float, float] = setting((0.5, 0.999), BETAS)
+    alpha: float = setting(0.9, FRACTION)  # weight of the reconstruction term in the score
     score_discrimination: Literal["feature_matching", "cross_entropy"] = "feature_matching"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0 <= self.alpha <= 1:
-            raise GankitError(f"model.alpha must be in [0, 1], got {self.alpha}")
-        if self.joint_width <= 0:
-            raise GankitError(f"model.joint_width must be > 0, got {self.joint_width}")
-        check_positive(self, "lr")
-        check_betas(self, "betas")
 
-
-class EGBAD(AnomalyDetector, GANModel):
+class EGBAD(AnomalyDetector, GaussianLatent, Reconstructor):
     Config = EGBADConfig
     description = "EGBAD (Zenati 2018): BiGAN encoder + joint discriminator, one-pass anomaly scores"
 
     def __init__(self, config: EGBADConfig, data_shape: tuple[int, ...]) -> None:
         super().__init__(config, data_shape)
-        self._init_detector(data_shape)
         self.generator = DCGANGenerator(config.latent_dim, data_shape, config.g_width, norm=config.g_norm)
         self.encoder = DCGANDiscriminator(data_shape, config.d_width, norm=config.d_norm, out_features=config.latent_dim)
         self.discriminator = JointDiscriminator(data_shape, config.latent_dim, config.d_width, config.joint_width, config.d_norm)
@@ -71,7 +61,6 @@ class EGBAD(AnomalyDetector, GANModel):
 
     def train_step(self, batch: tuple[Tensor, ...], step: int) -> dict[str, float]:
         x = batch[0]  # [N, C, H, W]
-        self.remember_batch(x)
         z = self.latent(x.shape[0], self.config.latent_dim)  # [N, latent]
 
         with torch.no_grad():
@@ -103,8 +92,3 @@ class EGBAD(AnomalyDetector, GANModel):
                 discrimination = F.softplus(-logits)  # cross-entropy of "real"
             scores = self.config.alpha * residual + (1 - self.config.alpha) * discrimination
             return AnomalyOutput(scores=scores, maps=residual_map(x, x_hat), reconstructions=x_hat)
-
-    @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        with self.scoring():
-            return self.generator(self.latent(n, self.config.latent_dim, generator))

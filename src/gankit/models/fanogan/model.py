@@ -9,7 +9,7 @@ frozen and an encoder E is trained to invert G (``izif``, ``izi`` or
 kappa times the critic-feature MSE; the map is the residual |x - G(E(x))|.
 
     model = FAnoGAN(FAnoGANConfig(gan_steps=6000, encoder_steps=2000), data_shape=(1, 32, 32))
-    model.optimizers = model.configure_optimizers()   # train.steps = gan_steps + encoder_steps
+    model.prepare_training()   # train.steps = gan_steps + encoder_steps
     out = model.anomaly_score(x)
 """
 
@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
-from gankit.config import check_betas, check_positive
-from gankit.errors import GankitError
+from gankit.capabilities import Reconstructor, TrainEndContext
+from gankit.config import BETAS, NON_NEGATIVE, POSITIVE, setting
 from gankit.models.detector import AnomalyDetector, AnomalyOutput, DetectorConfig, residual_map
 from gankit.models.fanogan.loss import EncoderTraining, encoder_loss, izif_distance
 from gankit.models.gan.networks import DCGANDiscriminator
@@ -33,31 +32,20 @@ from gankit.models.wgan_gp.model import WGANGP, WGANGPConfig
 
 @dataclass
 class FAnoGANConfig(DetectorConfig, WGANGPConfig):
-    gan_steps: int = 6000  # stage 1: WGAN-GP batches (critic updates)
-    encoder_steps: int = 2000  # stage 2: encoder batches; set train.steps to the sum
+    gan_steps: int = setting(6000, NON_NEGATIVE)  # stage 1: WGAN-GP batches (critic updates)
+    encoder_steps: int = setting(2000, NON_NEGATIVE)  # stage 2: encoder batches; set train.steps to the sum
     encoder_training: EncoderTraining = "izif"
-    kappa: float = 1.0  # weight of the critic-feature term, in training (izif) and in the score
-    lr_encoder: float = 1e-4
-    betas_encoder: tuple[float, float] = (0.5, 0.999)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for name in ("gan_steps", "encoder_steps"):
-            if getattr(self, name) < 0:
-                raise GankitError(f"model.{name} must be >= 0, got {getattr(self, name)}")
-        if self.kappa < 0:
-            raise GankitError(f"model.kappa must be >= 0, got {self.kappa}")
-        check_positive(self, "lr_encoder")
-        check_betas(self, "betas_encoder")
+    kappa: float = setting(1.0, NON_NEGATIVE)  # weight of the critic-feature term, in training (izif) and in the score
+    lr_encoder: float = setting(1e-4, POSITIVE)
+    betas_encoder: tuple[float, float] = setting((0.5, 0.999), BETAS)
 
 
-class FAnoGAN(AnomalyDetector, WGANGP):
+class FAnoGAN(AnomalyDetector, WGANGP, Reconstructor):
     Config = FAnoGANConfig
     description = "f-AnoGAN (Schlegl 2019): WGAN-GP, then an izif encoder; one-pass scores"
 
     def __init__(self, config: FAnoGANConfig, data_shape: tuple[int, ...]) -> None:
         super().__init__(config, data_shape)
-        self._init_detector(data_shape)
         self.encoder = DCGANDiscriminator(data_shape, config.d_width, norm=config.g_norm, out_features=config.latent_dim)
         self.register_buffer("encoder_updates", torch.zeros((), dtype=torch.long))
 
@@ -78,7 +66,6 @@ class FAnoGAN(AnomalyDetector, WGANGP):
 
     def encoder_step(self, x: Tensor) -> float:
         """One update of E with G and the critic frozen in eval mode (their batch norm must not move)."""
-        self.remember_batch(x)
         self.generator.eval().requires_grad_(False)
         self.discriminator.eval().requires_grad_(False)
         try:
@@ -96,13 +83,19 @@ class FAnoGAN(AnomalyDetector, WGANGP):
     def reconstruct(self, x: Tensor) -> Tensor:
         return self.generator(self.encoder(x))
 
+    def preview(self, n: int, generator: torch.Generator) -> Tensor:
+        """Samples while the encoder is untrained (stage 1), then images beside their reconstructions."""
+        if int(self.encoder_updates) == 0:
+            return self.sample(n, generator=generator)
+        return super().preview(n, generator)
+
     def anomaly_score(self, x: Tensor) -> AnomalyOutput:
         with self.scoring():
             x_hat = self.reconstruct(x)  # [N, C, H, W]
             scores = izif_distance(self.discriminator, x, x_hat, self.config.kappa)  # [N]
             return AnomalyOutput(scores=scores, maps=residual_map(x, x_hat), reconstructions=x_hat)
 
-    def on_train_end(self, context: Any) -> None:
+    def on_train_end(self, context: TrainEndContext) -> None:
         if int(self.encoder_updates) < self.config.encoder_steps:
             warnings.warn(
                 f"f-AnoGAN's encoder got {int(self.encoder_updates)} of model.encoder_steps={self.config.encoder_steps} "

@@ -6,7 +6,7 @@ every batch and the generator after every ``d_steps`` of them (the paper's
 k), so one loop step is one batch for every variant.
 
     model = GAN(GANConfig(loss="minimax", d_steps=1), data_shape=(1, 16, 16))
-    model.optimizers = model.configure_optimizers()
+    model.prepare_training()
     logs = model.train_step((x_real, y), step=0)
 """
 
@@ -20,9 +20,9 @@ import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
-from gankit.config import check_betas, check_positive
+from gankit.config import BETAS, NON_NEGATIVE, POSITIVE, Settings, setting
 from gankit.errors import GankitError
-from gankit.models.base import GANModel
+from gankit.models.base import GANModel, GaussianLatent
 from gankit.models.gan.networks import MLP, DCGANDiscriminator, DCGANGenerator
 from gankit.nn import losses
 from gankit.nn.augment import DiffAugment, parse_policy
@@ -32,23 +32,18 @@ from gankit.training.distributed import world_size
 
 
 @dataclass
-class NetworkConfig:
+class NetworkConfig(Settings):
     """Generator and discriminator shapes, shared by the GAN family."""
 
-    latent_dim: int = 64
+    latent_dim: int = setting(64, POSITIVE)
     # auto: MLP for vectors, DCGAN for images; cnn: DCGAN with SNGAN's extra 3x3 convolutions
     network: Literal["auto", "dcgan", "cnn", "mlp"] = "auto"
-    g_width: int = 64  # DCGAN channels at the highest resolution (doubling towards 4x4)
-    d_width: int = 64
+    g_width: int = setting(64, POSITIVE)  # DCGAN channels at the highest resolution (doubling towards 4x4)
+    d_width: int = setting(64, POSITIVE)
     g_norm: Norm = "batch"
     d_norm: Norm = "batch"
-    mlp_width: int = 256
-    mlp_depth: int = 3
-
-    def __post_init__(self) -> None:
-        for name in ("latent_dim", "g_width", "d_width", "mlp_width", "mlp_depth"):
-            if getattr(self, name) <= 0:
-                raise GankitError(f"model.{name} must be > 0, got {getattr(self, name)}")
+    mlp_width: int = setting(256, POSITIVE)
+    mlp_depth: int = setting(3, POSITIVE)
 
 
 @dataclass
@@ -59,28 +54,21 @@ class GANFamilyConfig(NetworkConfig):
     g_norm: WeightOrActivationNorm = "batch"
     d_norm: WeightOrActivationNorm = "batch"
     augment: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout" (small data sets)
-    ema_kimg: float = 0.0  # half-life of an EMA of G's weights in thousands of images; 0 = no EMA
-    ema_rampup: float | None = 0.05  # early on, half-life <= this fraction of the images seen so far
+    ema_kimg: float = setting(0.0, NON_NEGATIVE)  # half-life of an EMA of G's weights in kimg; 0 = no EMA
+    ema_rampup: float | None = setting(0.05, POSITIVE)  # early on, half-life <= this share of images seen
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def validate(self) -> None:
+        super().validate()
         parse_policy(self.augment)
-        check_positive(self, "ema_kimg", allow_zero=True)
-        check_positive(self, "ema_rampup")
 
 
 @dataclass
 class GANConfig(GANFamilyConfig):
     loss: Literal["non_saturating", "minimax"] = "non_saturating"
-    d_steps: int = 1  # discriminator updates per generator update (the paper's k)
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)  # DCGAN's Adam settings
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_positive(self, "d_steps", "lr_g", "lr_d")
-        check_betas(self, "betas")
+    d_steps: int = setting(1, POSITIVE)  # discriminator updates per generator update (the paper's k)
+    lr_g: float = setting(2e-4, POSITIVE)
+    lr_d: float = setting(2e-4, POSITIVE)
+    betas: tuple[float, float] = setting((0.5, 0.999), BETAS)  # DCGAN's Adam settings
 
 
 def build_networks(config: NetworkConfig, data_shape: tuple[int, ...]):
@@ -128,7 +116,7 @@ class _Flatten(torch.nn.Module):
         return self.net(x.flatten(1))
 
 
-class GAN(GANModel):
+class GAN(GANModel, GaussianLatent):
     Config = GANConfig
     description = "GAN (Goodfellow 2014): BCE discriminator, non-saturating or minimax generator loss"
 
@@ -204,18 +192,6 @@ class GAN(GANModel):
         c = self.config
         update_ema(self.generator_ema, self.generator, ema_beta(batch_size, c.ema_kimg, int(self.images_seen), c.ema_rampup))
 
-    @property
-    def sampling_generator(self) -> torch.nn.Module:
-        """The EMA generator when the run keeps one, else G itself."""
+    def generator_network(self) -> torch.nn.Module:
+        """The EMA generator when the run keeps one (sampling, latent search, export), else G."""
         return self.generator if self.generator_ema is None else self.generator_ema
-
-    @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n samples [n, *data_shape] in eval mode (batch norm uses running statistics), from the
-        EMA generator when there is one."""
-        was_training = self.training
-        self.eval()
-        try:
-            return self.sampling_generator(self.latent(n, self.config.latent_dim, generator))
-        finally:
-            self.train(was_training)

@@ -10,7 +10,7 @@ only, E learns to encode normal reconstructions, so the anomaly score is the
 latent distance ||GE(x) - E(G(x))||^2; the map is |x - G(x)|.
 
     model = GANomaly(GANomalyConfig(w_con=50), data_shape=(1, 32, 32))
-    model.optimizers = model.configure_optimizers()
+    model.prepare_training()
     logs = model.train_step((x, y), step=0); out = model.anomaly_score(x)
 """
 
@@ -22,9 +22,8 @@ import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
-from gankit.config import check_betas, check_positive
-from gankit.errors import GankitError
-from gankit.models.base import GANModel
+from gankit.capabilities import Reconstructor
+from gankit.config import BETAS, NON_NEGATIVE, POSITIVE, setting
 from gankit.models.detector import AnomalyDetector, AnomalyOutput, DetectorConfig, residual_map
 from gankit.models.gan.model import NetworkConfig
 from gankit.models.gan.networks import DCGANDiscriminator
@@ -35,30 +34,22 @@ from gankit.training.distributed import broadcast_from_main, mean_across_ranks
 
 @dataclass
 class GANomalyConfig(DetectorConfig, NetworkConfig):
-    w_adv: float = 1.0
-    w_con: float = 50.0
-    w_enc: float = 1.0
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
+    latent_dim: int = setting(100, POSITIVE)  # the paper's nz
+    w_adv: float = setting(1.0, NON_NEGATIVE)
+    w_con: float = setting(50.0, NON_NEGATIVE)
+    w_enc: float = setting(1.0, NON_NEGATIVE)
+    lr: float = setting(2e-4, POSITIVE)
+    betas: tuple[float, float] = setting((0.5, 0.999), BETAS)
     # The reference code re-initialises D when its loss collapses, so G keeps a training signal.
-    reinit_d_below: float = 1e-5
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for name in ("w_adv", "w_con", "w_enc", "reinit_d_below"):
-            if getattr(self, name) < 0:
-                raise GankitError(f"model.{name} must be >= 0, got {getattr(self, name)}")
-        check_positive(self, "lr")
-        check_betas(self, "betas")
+    reinit_d_below: float = setting(1e-5, NON_NEGATIVE)
 
 
-class GANomaly(AnomalyDetector, GANModel):
+class GANomaly(AnomalyDetector, Reconstructor):
     Config = GANomalyConfig
     description = "GANomaly (Akcay 2018): encoder-decoder-encoder generator, latent-distance anomaly scores"
 
     def __init__(self, config: GANomalyConfig, data_shape: tuple[int, ...]) -> None:
         super().__init__(config, data_shape)
-        self._init_detector(data_shape)
         self.generator = EncoderDecoderEncoder(data_shape, config.latent_dim, config.g_width, config.d_width, config.g_norm)
         self.discriminator = DCGANDiscriminator(data_shape, config.d_width, norm=config.d_norm)
         self.register_buffer("discriminator_resets", torch.zeros((), dtype=torch.long))
@@ -78,7 +69,6 @@ class GANomaly(AnomalyDetector, GANModel):
 
     def train_step(self, batch: tuple[Tensor, ...], step: int) -> dict[str, float]:
         x = batch[0]  # [N, C, H, W]
-        self.remember_batch(x)
         config = self.config
 
         x_hat, z, z_hat = self.generator(x)

@@ -8,7 +8,7 @@ sample) and the running mean of w for the truncation trick. Resolution is fixed 
 there is no progressive growing.
 
     model = StyleGAN(StyleGANConfig(), data_shape=(1, 32, 32))
-    model.optimizers = model.configure_optimizers()
+    model.prepare_training()
     images = model.sample(16, truncation=0.7, cutoff=4)  # [16, 1, 32, 32]
 """
 
@@ -19,10 +19,11 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
 
-from gankit.config import check_betas
+from gankit.capabilities import LatentGenerator, StyleSynthesizer
+from gankit.config import BETAS, FRACTION, NON_NEGATIVE, POSITIVE, Settings, setting
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
 from gankit.models.stylegan.networks import StyleDiscriminator, StyleGenerator, check_image_size
@@ -33,45 +34,36 @@ from gankit.training.distributed import mean_across_ranks, world_size
 
 
 @dataclass
-class StyleGANConfig:
-    latent_dim: int = 128  # z (512 in the paper)
-    w_dim: int = 128  # w, also the mapping network's width (512 in the paper)
-    mapping_depth: int = 8
-    mapping_lr_multiplier: float = 0.01  # the mapping network learns 100x slower
-    g_width: int = 32  # synthesis channels at the output resolution, doubling towards 4x4 ...
-    d_width: int = 32
-    max_width: int = 128  # ... up to this many (512 in the paper)
-    lr: float = 0.002
-    betas: tuple[float, float] = (0.0, 0.99)
-    r1_gamma: float = 0.1  # R1 weight; the paper's 10 is for 1024 px faces, small images need far less
-    r1_every: int = 16  # lazy regularisation: R1 on one step in r1_every, scaled by r1_every
-    style_mixing_prob: float = 0.9
-    ema_kimg: float = 10.0  # half-life of the generator's EMA, in thousands of images (StyleGAN2-ADA)
-    ema_rampup: float | None = 0.05  # early on, half-life <= this fraction of the images seen so far
-    w_avg_beta: float = 0.995  # decay of the tracked mean w, per generator step
-    mbstd_group: int = 4
+class StyleGANConfig(Settings):
+    latent_dim: int = setting(128, POSITIVE)  # z (512 in the paper)
+    w_dim: int = setting(128, POSITIVE)  # w, also the mapping network's width (512 in the paper)
+    mapping_depth: int = setting(8, POSITIVE)
+    mapping_lr_multiplier: float = setting(0.01, POSITIVE)  # the mapping network learns 100x slower
+    g_width: int = setting(32, POSITIVE)  # synthesis channels at the output resolution, doubling towards 4x4 ...
+    d_width: int = setting(32, POSITIVE)
+    max_width: int = setting(128, POSITIVE)  # ... up to this many (512 in the paper)
+    lr: float = setting(0.002, POSITIVE)
+    betas: tuple[float, float] = setting((0.0, 0.99), BETAS)
+    r1_gamma: float = setting(0.1, NON_NEGATIVE)  # R1 weight; the paper's 10 is for 1024 px faces, small images need far less
+    r1_every: int = setting(16, POSITIVE)  # lazy regularisation: R1 on one step in r1_every, scaled by r1_every
+    style_mixing_prob: float = setting(0.9, FRACTION)
+    ema_kimg: float = setting(10.0, NON_NEGATIVE)  # half-life of the generator's EMA, in thousands of images (StyleGAN2-ADA)
+    ema_rampup: float | None = setting(0.05, POSITIVE)  # early on, half-life <= this fraction of the images seen so far
+    w_avg_beta: float = setting(0.995, FRACTION)  # decay of the tracked mean w, per generator step
+    mbstd_group: int = setting(4, POSITIVE)
     augment: str = ""  # DiffAugment policy for D's inputs, e.g. "color,translation,cutout" (small data)
 
-    def __post_init__(self) -> None:
-        for name in ("latent_dim", "w_dim", "mapping_depth", "g_width", "d_width", "max_width", "lr",
-                     "r1_every", "mbstd_group", "mapping_lr_multiplier"):
-            if getattr(self, name) <= 0:
-                raise GankitError(f"model.{name} must be > 0, got {getattr(self, name)}")
-        check_betas(self, "betas")
-        if self.r1_gamma < 0 or self.ema_kimg < 0:
-            raise GankitError("model.r1_gamma and model.ema_kimg must be >= 0")
-        for name in ("style_mixing_prob", "w_avg_beta"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise GankitError(f"model.{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.ema_rampup is not None and self.ema_rampup <= 0:
-            raise GankitError(f"model.ema_rampup must be > 0 or null, got {self.ema_rampup}")
+    def validate(self) -> None:
         parse_policy(self.augment)
 
 
-class StyleGAN(GANModel):
+class StyleGAN(GANModel, LatentGenerator, StyleSynthesizer):
     Config = StyleGANConfig
     description = "StyleGAN (Karras 2019): mapping network, AdaIN, noise, style mixing, truncation, R1, EMA"
-    image_only = True
+    sample_options = ("truncation", "cutoff")
+    # z: the prior; w: the mapping's output, one style for every layer; w+: one style per layer.
+    latent_spaces = ("z", "w", "w+")
+    NOISE_SEED = 0  # generate() uses one fixed noise draw, so that its images depend on the latents alone
 
     def __init__(self, config: StyleGANConfig, data_shape: tuple[int, ...]) -> None:
         super().__init__(config, data_shape)
@@ -119,10 +111,6 @@ class StyleGAN(GANModel):
         crossover = int(torch.randint(1, self.num_layers, ()).item())
         return z, self.latent(n, self.config.latent_dim), crossover
 
-    def mixed_styles(self, n: int) -> tuple[Tensor, Tensor]:
-        """Training styles with style mixing: (ws [N, L, w_dim], the first w [N, w_dim])."""
-        return self.generator.styles(*self.mixing_latents(n))
-
     def truncate(self, ws: Tensor, truncation: float = 1.0, cutoff: int | None = None) -> Tensor:
         """The truncation trick: w' = w_avg + psi (w - w_avg) on layers [0, cutoff) (all when None)."""
         if not math.isfinite(truncation):
@@ -163,6 +151,29 @@ class StyleGAN(GANModel):
         quality on the first ``cutoff`` layers (all layers when None)."""
         z = self.latent(n, self.config.latent_dim, generator)
         return self.synthesize(self.styles(z, truncation, cutoff), generator=generator)
+
+    # --- the latent spaces, for searches (projection, inpainting) ------------------------------
+    def generator_network(self) -> nn.Module:
+        return self.generator_ema
+
+    def draw_latents(self, n: int, space: str = "z", generator: torch.Generator | None = None) -> Tensor:
+        """z ~ N(0, I) [n, latent_dim]; w = mapping(z) [n, w_dim]; w+ = w for every layer [n, L, w_dim]."""
+        self.check_space(space)
+        z = self.latent(n, self.config.latent_dim, generator)
+        if space == "z":
+            return z
+        with torch.no_grad():
+            w = self.generator_ema.mapping(z)
+        return w if space == "w" else self.broadcast(w)
+
+    def generate(self, latents: Tensor, space: str = "z") -> Tensor:
+        """Images [N, C, H, W] (not clamped) from latents of ``space`` with the EMA generator."""
+        self.check_space(space)
+        if space == "z":
+            latents = self.generator_ema.mapping(latents)
+        ws = latents if space == "w+" else self.broadcast(latents)  # [N, L, w_dim]
+        noise = self.make_noise(ws.shape[0], torch.Generator().manual_seed(self.NOISE_SEED), shared=True)
+        return self.generator_ema.synthesis(ws, noise)
 
     # --- training ---------------------------------------------------------------------------
     def train_step(self, batch: tuple[Tensor, ...], step: int) -> dict[str, float]:

@@ -6,7 +6,7 @@ generated data instead of weight clipping, which lets it train with Adam.
 The critic has no batch norm: the penalty is per example.
 
     model = WGANGP(WGANGPConfig(gp_weight=10), data_shape=(2,))
-    model.optimizers = model.configure_optimizers()
+    model.prepare_training()
     logs = model.train_step((x_real, y), step=0)
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
-from gankit.config import check_betas, check_positive
+from gankit.config import BETAS, NON_NEGATIVE, POSITIVE, setting
 from gankit.models.gan.model import GANFamilyConfig
 from gankit.models.wgan.model import WGAN
 from gankit.nn import losses
@@ -27,16 +27,10 @@ from gankit.nn.blocks import WeightOrActivationNorm
 @dataclass
 class WGANGPConfig(GANFamilyConfig):
     d_norm: WeightOrActivationNorm = "none"  # batch norm would make the per-example penalty invalid
-    gp_weight: float = 10.0
-    critic_steps: int = 5
-    lr: float = 1e-4
-    betas: tuple[float, float] = (0.0, 0.9)  # Algorithm 1 of the paper (its MNIST code uses 0.5)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_positive(self, "critic_steps", "lr")
-        check_betas(self, "betas")
-        check_positive(self, "gp_weight", allow_zero=True)
+    gp_weight: float = setting(10.0, NON_NEGATIVE)
+    critic_steps: int = setting(5, POSITIVE)
+    lr: float = setting(1e-4, POSITIVE)
+    betas: tuple[float, float] = setting((0.0, 0.9), BETAS)  # Algorithm 1 of the paper (its MNIST code uses 0.5)
 
 
 class WGANGP(WGAN):

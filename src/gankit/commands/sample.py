@@ -1,0 +1,84 @@
+"""``gankit sample``: draw samples from a trained run as a grid, an array or a folder of PNGs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gankit.commands import Verb, checkpoint_arguments, seed
+from gankit.errors import GankitError
+
+EXAMPLES = """examples:
+  gankit sample runs/ring --n 2500 --out ring.png
+  gankit sample runs/digits --n 64 --seed 3 --out grid.png
+  gankit sample runs/digits --n 1000 --format npy --out samples.npy
+  gankit sample runs/digits --n 100 --format folder --out samples/
+  gankit sample runs/style --truncation 0.7 --cutoff 4    # models whose sample() takes psi (stylegan)"""
+
+
+def arguments(sample: argparse.ArgumentParser) -> None:
+    sample.add_argument("run", help="run directory")
+    sample.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--seed", type=seed, default=0, help="seed of the latents (default 0)")
+    sample.add_argument("--out", help="output file or folder (default RUN/sample-seedS.png)")
+    sample.add_argument("--format", choices=["png", "npy", "folder"], default="png",
+                        help="png: one grid (a scatter plot for 2-D data); npy: an array; folder: one PNG each")
+    checkpoint_arguments(sample)
+    sample.add_argument("--truncation", type=float, metavar="PSI",
+                        help="truncation trick: pull latents towards the mean by PSI (1 = off; stylegan)")
+    sample.add_argument("--cutoff", type=int, metavar="L",
+                        help="truncate only the first L synthesis layers (default: all; stylegan)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.n <= 0:
+        raise GankitError(f"--n must be > 0, got {args.n}")
+
+    import numpy as np
+    import torch
+
+    from gankit import api
+    from gankit.capabilities import Sampler
+    from gankit.report.plots import save_image_grid, save_samples
+
+    model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
+    if not isinstance(model, Sampler):
+        raise GankitError(f"{model.name} models cannot sample; they {', '.join(model.capabilities())}")
+    options = _sample_options(model, truncation=args.truncation, cutoff=args.cutoff)
+    samples = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed), **options).cpu()
+    default = {"png": f"sample-seed{args.seed}.png", "npy": f"sample-seed{args.seed}.npy", "folder": f"samples-seed{args.seed}"}
+    out = Path(args.out) if args.out else Path(args.run) / default[args.format]
+    if args.format == "npy":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.save(out, samples.numpy())
+    elif args.format == "folder":
+        if samples.dim() != 4:
+            raise GankitError("--format folder writes images; this model makes points: use png or npy")
+        for i, image in enumerate(samples):
+            save_image_grid(image[None], out / f"{i:06d}.png", nrow=1, min_size=0)  # native size
+    else:
+        save_samples(samples, out, _modes_of(model), title=f"{args.n} samples")
+    print(f"wrote {args.n} samples to {out}")
+    return 0
+
+
+def _sample_options(model, **options):
+    """The options the user set, passed on only when this model declares them (``sample_options``)."""
+    given = {name: value for name, value in options.items() if value is not None}
+    refused = [name for name in given if name not in model.sample_options]
+    if refused:
+        flags = ", ".join(f"--{name}" for name in refused)
+        raise GankitError(f"{model.name} models do not take {flags} (their sample() has no such option)")
+    return given
+
+
+def _modes_of(model):
+    """The true modes of a toy run, to draw under its samples."""
+    from gankit.data import load_data
+
+    if model.is_image_model:
+        return None
+    return load_data(model.run_config.data).modes
+
+
+VERB = Verb("sample", "Draw samples from a trained run.", EXAMPLES, arguments, run)
