@@ -161,8 +161,9 @@ def _run_model_name(run: RunDirectory) -> str | None:
 def score(run: str | Path | GANModel, *, device: str = "cpu", **options: Any) -> ScoreResult:
     """Score a test set with a trained detector: a run directory (loaded on ``device``) or a model;
     ``options`` are those of :func:`gankit.scoring.score_model` (data, classes, out, maps, threshold, ...)."""
-    model = run if isinstance(run, GANModel) else load(run, device=device)
-    return score_model(model, **options)
+    if isinstance(run, GANModel):
+        return score_model(run, **options)
+    return score_model(load(run, device=device), run_dir=Path(run), **options)  # the run's report shows the results
 
 
 __all__ = ["ScoreResult", "TrainResult", "load", "make_config", "resume", "score", "train"]

@@ -126,6 +126,9 @@ class DataConfig(Settings):
     image_size: int | None = setting(None, POSITIVE)  # None: the data set's own size (digits: 16)
     channels: int | None = None  # 1 = grey, 3 = RGB, None = as stored
     box: int | None = setting(None, POSITIVE)  # shrink each image into a centred box of this many px, black around (MNIST: 20 of 28)
+    # Train on random patch_size x patch_size crops of the image_size images (anomaly detectors then
+    # score whole images by overlapping tiles: gankit.models.tiling). None: whole images.
+    patch_size: int | None = setting(None, POSITIVE)
     classes: list[int] | None = None  # keep only these labels
     limit: int | None = setting(None, POSITIVE)  # keep this many examples, drawn with data.seed (small-data runs)
     # Anomaly-detection protocols on labelled sets (gankit.data.anomaly): training sees only
@@ -147,6 +150,8 @@ class DataConfig(Settings):
     def validate(self) -> None:
         if self.image_size is not None and self.image_size > MAX_IMAGE_SIZE:
             raise GankitError(f"data.image_size {self.image_size} is over the largest supported, {MAX_IMAGE_SIZE}")
+        if self.patch_size is not None and self.image_size is not None and self.patch_size > self.image_size:
+            raise GankitError(f"data.patch_size {self.patch_size} is larger than data.image_size {self.image_size}")
         if self.channels not in (None, 1, 3):
             raise GankitError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
         overlap = set(self.normal_classes or []) & set(self.anomaly_classes or [])

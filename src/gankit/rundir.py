@@ -88,6 +88,15 @@ class RunDirectory:
         return self.path / "normalization.json"
 
     @property
+    def test_scores(self) -> Path:
+        """What the run's report shows of its detector's last ``gankit score``."""
+        return self.path / "test-scores.json"
+
+    def test_ranked(self, which: str) -> Path:
+        """The most or least anomalous test images of that scoring."""
+        return self.path / f"test-{which}-anomalous.png"
+
+    @property
     def tensorboard(self) -> Path:
         return self.path / "tensorboard"
 

@@ -59,9 +59,13 @@ def _number(value) -> str:
     return html.escape(str(value))
 
 
+def _scores(evaluation: dict) -> dict:
+    return {k: v for k, v in evaluation.items()
+            if isinstance(v, (int, float)) and not k.endswith(FLOOR_SUFFIX) and k not in ("step", "seed", "num_samples")}
+
+
 def _metrics_table(evaluation: dict) -> str:
-    scores = {k: v for k, v in evaluation.items()
-              if isinstance(v, (int, float)) and not k.endswith(FLOOR_SUFFIX) and k not in ("step", "seed", "num_samples")}
+    scores = _scores(evaluation)
     if not scores:
         return '<p class="note">No metric applied to this run (see <code>gankit eval --help</code>).</p>'
     rows = "".join(
@@ -73,6 +77,54 @@ def _metrics_table(evaluation: dict) -> str:
     return (f'<p class="note">{settings}. The floor is the same metric between two disjoint halves of the real '
             f"data with as many examples: what a perfect generator would score.</p>"
             f"<table><tr><th>metric</th><th>samples</th><th>floor (real vs real)</th></tr>{rows}</table>")
+
+
+def _detector_sections(run_dir: Path) -> list[str]:
+    """What an inspection engineer looks at: held-out normal scores and the threshold; after
+    ``gankit score``, the test metrics, ROC and PR curves, score histograms and ranked overlays."""
+    from gankit.metrics.anomaly import BASELINE_SUFFIX
+    from gankit.report.anomaly import plot_roc_pr, plot_score_histograms
+
+    calibration = json.loads((run_dir / "normalization.json").read_text())
+    sections = []
+    if calibration.get("scores"):
+        figure = plot_score_histograms({"held-out normal": calibration["scores"]}, calibration["raw_threshold"],
+                                       run_dir / "calibration-scores.png", "held-out normal images")
+        sections.append(
+            f"<h2>Held-out normal scores and the threshold</h2><p class=\"note\">{calibration['num_images']} held-out "
+            f"normal images ({html.escape(calibration['source'])}); the threshold is their "
+            f"{calibration['threshold_quantile']:g} quantile (raw score {calibration['raw_threshold']:.4g}), set for a "
+            f"{1 - calibration['threshold_quantile']:.2%} false-positive rate.</p><figure>{_image(figure, 'wide')}</figure>")
+    test_path = RunDirectory(run_dir).test_scores
+    if not test_path.is_file():
+        sections.append('<p class="note">Run <code>gankit score</code> on this run to add test metrics, curves '
+                        "and the most and least anomalous images here.</p>")
+        return sections
+    test = json.loads(test_path.read_text())
+    metrics = test["metrics"]
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{_number(v)}</td><td>{_number(metrics.get(k + BASELINE_SUFFIX, ''))}</td></tr>"
+        for k, v in metrics.items() if not k.endswith(BASELINE_SUFFIX)
+    )
+    sections.append(f"<h2>Test scores</h2><p class=\"note\">{html.escape(test['data'])}. "
+                    f"{html.escape(test['threshold_note'])}.</p>"
+                    f"<table><tr><th>metric</th><th>value</th><th>trivial baseline</th></tr>{rows}</table>")
+    labels = test["labels"]
+    if labels is not None and 0 < sum(labels) < len(labels):
+        curves = plot_roc_pr(test["scores"], labels, run_dir / "test-curves.png")
+        groups = {"normal": [s for s, a in zip(test["scores"], labels) if not a],
+                  "anomalous": [s for s, a in zip(test["scores"], labels) if a]}
+        sections.append(f"<h2>ROC and precision-recall</h2><figure>{_image(curves, 'wide')}</figure>")
+    else:
+        groups = {"test": test["scores"]}
+    histogram = plot_score_histograms(groups, test["raw_threshold"], run_dir / "test-scores.png", "test images")
+    sections.append(f"<h2>Test score histograms</h2><figure>{_image(histogram, 'wide')}</figure>")
+    ranked = [RunDirectory(run_dir).test_ranked(which) for which in ("most", "least")]
+    figures = "".join(f"<figure>{_image(p)}<figcaption>{p.stem.removeprefix('test-').replace('-', ' ')} "
+                      "(image | reconstruction | map)</figcaption></figure>" for p in ranked if p.is_file())
+    if figures:
+        sections.append(f'<h2>Most and least anomalous test images</h2><div class="grids">{figures}</div>')
+    return sections
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
@@ -90,7 +142,11 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
     sections = [f"<h1>gankit run: {html.escape(title)}</h1>",
                 f'<p class="note">Report written {time.strftime("%Y-%m-%d %H:%M:%S %Z")} from {html.escape(str(run_dir))}.</p>']
 
-    sections.append("<h2>Final metrics</h2>" + _metrics_table(evaluation))
+    detector = (run_dir / "normalization.json").is_file()
+    if not detector or _scores(evaluation):  # a detector's metrics come from `gankit score`
+        sections.append("<h2>Final metrics</h2>" + _metrics_table(evaluation))
+    if detector:
+        sections += _detector_sections(run_dir)
 
     final = run.samples
     if final.is_file():

@@ -36,6 +36,7 @@ from gankit.capabilities import FinishesTraining, TrainEndContext
 from gankit.config import RunConfig
 from gankit.data import BatchStream, Data, load_data
 from gankit.data.stream import SEED_STRIDE
+from gankit.data.patches import PatchStream, patch_data, patch_shape
 from gankit.errors import GankitError, TrainingInterrupted
 from gankit.files import write_text
 from gankit.memory import check_fits
@@ -256,7 +257,10 @@ class Trainer:
         # The end-of-training evaluation needs two real halves: a data set too small for it is
         # refused now, not after the whole budget is spent.
         Evaluator.sample_count(self.data, train.eval_samples)
-        self.model = build_model(self.config, self.data.shape, training=True).to(self.device)
+        patch_size = self.config.data.patch_size
+        self.model = build_model(self.config, patch_shape(self.data.shape, patch_size), training=True).to(self.device)
+        # Generated patches are compared with real patches (one fixed crop per image).
+        self.eval_data = self.data if patch_size is None else patch_data(self.data, patch_size, train.seed)
         if train.channels_last and self.model.is_image_model:
             self.model.to(memory_format=torch.channels_last)
         self.model.run_config = self.config
@@ -273,6 +277,8 @@ class Trainer:
             world_size=self.dist.world_size,
             num_workers=self.config.data.num_workers,
         )
+        if patch_size is not None:
+            self.stream = PatchStream(self.stream, patch_size, train.seed)
         self.step = 0
         self.elapsed = 0.0
         self.nan_rollbacks = 0
@@ -507,7 +513,7 @@ class Trainer:
             gankit_version=__version__,
             model_name=self.config.model_name,
             config=self.config.to_dict(),
-            data_shape=list(self.data.shape),
+            data_shape=list(self.model.data_shape),  # what the networks take (a patch when patched)
             model=self.model.state_dict(),
             elapsed_seconds=self.elapsed,
             optimizers={name: opt.state_dict() for name, opt in self.model.optimizers.items()},
@@ -531,7 +537,7 @@ class Trainer:
         if self.evaluator is None:
             train = self.config.train
             self.evaluator = Evaluator(
-                self.data, self.config.data, self.model, train.eval_metrics,
+                self.eval_data, self.config.data, self.model, train.eval_metrics,
                 num_samples=train.eval_samples, seed=train.seed, features=train.eval_features,
             )
         return self.evaluator(self.model)
