@@ -37,6 +37,9 @@ def test_train_sample_eval_round_trip(tmp_path, capsys):
     assert main(["train", "wgan_gp", "--data", "toy:ring8", "--steps", "4", "--out", str(run), *sets()]) == 0
     out = capsys.readouterr().out
     assert "samples.png" in out and "checkpoint" in out
+    # The start line says what was resolved: shape, size of the data, split, budget, device.
+    assert "training wgan_gp on toy:ring8 (2-D points, 512 examples, train split) for 4 steps" in out
+    assert "device cpu" in out
     assert main(["sample", str(run), "--n", "10", "--format", "npy", "--out", str(tmp_path / "s.npy")]) == 0
     assert np.load(tmp_path / "s.npy").shape == (10, 2)
     assert main(["eval", str(run), "--n", "100"]) == 0
