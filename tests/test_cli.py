@@ -199,3 +199,14 @@ def test_truncation_on_a_model_without_it_is_a_clear_error(tmp_path, capsys):
     assert "gan models do not take --truncation" in capsys.readouterr().err
     assert main(["style-mix", str(run)]) == 2
     assert "needs a style-based generator" in capsys.readouterr().err
+
+
+def test_the_eval_table_labels_values_prints_integers_and_says_why_a_floor_is_missing(capsys):
+    from gankit.commands.evaluate import print_scores
+
+    print_scores({"num_images": 19713.0, "fid": 12.345678, "fid_floor": 0.5, "cycle_l1_a": 0.25})
+    header, images, fid, cycle = capsys.readouterr().out.splitlines()
+    assert header.split()[:3] == ["metric", "value", "floor"]
+    assert images.split()[:2] == ["num_images", "19,713"]
+    assert fid.split() == ["fid", "12.35", "0.5"]
+    assert "none: real images have no translation to undo" in cycle

@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
 
 from gankit import __version__
 from gankit.commands import Verb, data, evaluate, features, models, report, sample, score, style, train, translate
-from gankit.errors import GankitError, TrainingInterrupted
+from gankit.errors import GankitError, GankitWarning, TrainingInterrupted
 
 VERBS: tuple[Verb, ...] = (
     train.VERB,
@@ -57,10 +58,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings as one line each, without Python's source path: gankit's own notes, and a
+    library's warnings named by category."""
+    label = "note" if issubclass(category, GankitWarning) else f"warning ({category.__name__})"
+    print(f"gankit: {label}: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return next(verb for verb in VERBS if verb.name == args.verb).run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return next(verb for verb in VERBS if verb.name == args.verb).run(args)
     except GankitError as error:
         if args.debug:
             traceback.print_exc()

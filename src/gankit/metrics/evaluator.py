@@ -24,6 +24,13 @@ from gankit.metrics.features import get_features
 from gankit.metrics.samples import FLOOR_SUFFIX, ClassifierExtractor, ModelMetric, SampleMetric, SampleSet, gather
 
 
+def features_hint(data: Data) -> str:
+    """How to get features for ``data``: a command that works on it."""
+    if data.kind == "image" and data.class_names:
+        return f"train a classifier with 'gankit features train --data {data.name} --size {data.shape[1]} --channels {data.shape[0]}'"
+    return "it has no class labels to train a classifier on; give InceptionV3 weights ('gankit features inception --help')"
+
+
 class Evaluator:
     def __init__(
         self,
@@ -73,7 +80,7 @@ class Evaluator:
             return None
         if metric.needs == "features" and self.extractor is None:
             return ("needs features, and neither a classifier nor the InceptionV3 weights are cached for "
-                    f"{self.data.name}; train one with 'gankit features train --data {self.data.name}'")
+                    f"{self.data.name}; {features_hint(self.data)}")
         if metric.needs == "classifier" and not isinstance(self.extractor, ClassifierExtractor):
             return "needs --features classifier"
         return None

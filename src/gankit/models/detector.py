@@ -18,7 +18,6 @@ map is monotone, so rankings (AUROC) are those of the raw scores.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from torch import Tensor
 from gankit.capabilities import AnomalyOutput, AnomalyScorer, FinishesTraining, Reconstructor, TrainEndContext
 from gankit.config import OPEN_FRACTION, POSITIVE, Settings, setting
 from gankit.data.images import model_images
-from gankit.errors import GankitError
+from gankit.errors import GankitError, note
 from gankit.models.base import GANModel
 
 
@@ -146,7 +145,7 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
         from gankit.data.anomaly import is_protocol, load_anomaly
 
         if not is_protocol(context.config.data):
-            warnings.warn(
+            note(
                 f"{context.config.data.spec} is no anomaly-detection protocol, so no held-out normal images "
                 "exist: scores stay uncalibrated (set data.normal_classes / data.anomaly_classes, or use "
                 "defects:DIR or magnetic-tile:DIR)"

@@ -21,6 +21,7 @@ import yaml
 
 from gankit.errors import GankitError
 from gankit.metrics.evaluator import FLOOR_SUFFIX
+from gankit.metrics.samples import no_floor_reason, number
 from gankit.report.plots import plot_losses, plot_metric_curves
 from gankit.training.logging import read_metrics
 
@@ -53,9 +54,7 @@ def _grids(run_dir: Path) -> list[Path]:
 
 
 def _number(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return html.escape(str(value))
+    return html.escape(number(value))
 
 
 def _metrics_table(evaluation: dict) -> str:
@@ -64,14 +63,14 @@ def _metrics_table(evaluation: dict) -> str:
     if not scores:
         return '<p class="note">No metric applied to this run (see <code>gankit eval --help</code>).</p>'
     rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{_number(v)}</td><td>{_number(evaluation.get(k + FLOOR_SUFFIX, ''))}</td></tr>"
+        f"<tr><td>{html.escape(k)}</td><td>{_number(v)}</td><td>{_number(evaluation.get(k + FLOOR_SUFFIX, no_floor_reason(k)))}</td></tr>"
         for k, v in scores.items()
     )
     settings = ", ".join(f"{k}: {html.escape(str(evaluation[k]))}" for k in ("step", "data", "num_samples", "features")
                          if k in evaluation)
     return (f'<p class="note">{settings}. The floor is the same metric between two disjoint halves of the real '
             f"data with as many examples: what a perfect generator would score.</p>"
-            f"<table><tr><th>metric</th><th>samples</th><th>floor (real vs real)</th></tr>{rows}</table>")
+            f"<table><tr><th>metric</th><th>value</th><th>floor (real vs real)</th></tr>{rows}</table>")
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
