@@ -88,6 +88,12 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
             x_hat = self.reconstruct(x)
         return torch.stack([x, x_hat], 1).flatten(0, 1)  # [2K, C, H, W]: x, x_hat, x, x_hat, ...
 
+    def preview_layout(self, count: int) -> dict[str, Any]:
+        if self._preview_x is None or not isinstance(self, Reconstructor):
+            return {}
+        pairs = max(1, min(4, count // 2))  # input | reconstruction pairs per row
+        return {"nrow": 2 * pairs, "cols": ["input", "recon."] * pairs}
+
     # --- scoring a whole set -----------------------------------------------------------------------
     def score_dataset(self, x: Tensor, batch_size: int | None = None) -> AnomalyOutput:
         """anomaly_score over ``x`` [N, C, H, W] (any device, or a numpy array) in batches; results on the CPU."""

@@ -475,7 +475,8 @@ class Trainer:
         # A scatter plot of 2-D points needs as many points as the mode metric draws.
         n = self.config.train.num_preview if len(self.data.shape) > 1 else max(self.config.train.num_preview, 2500)
         samples = self.model.preview(n, generator)
-        return save_samples(samples, path, self.data.modes, title=f"{self.config.model_name}, step {self.step}")
+        return save_samples(samples, path, self.data.modes, title=f"{self.config.model_name}, step {self.step}",
+                            **(self.model.preview_layout(len(samples)) if samples.dim() == 4 else {}))
 
     def evaluate(self) -> dict[str, float]:
         """The same evaluation as ``gankit eval``, with the train.eval_* settings."""
