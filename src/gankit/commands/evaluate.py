@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from gankit.data import load_data
     from gankit.capabilities import AnomalyScorer
     from gankit.metrics.evaluator import Evaluator, features_hint
+    from gankit.report.html import write_report
     from gankit.training.loop import write_json
 
     model = api.load(args.run, device=args.device)
@@ -71,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.run) / "eval.json"
     write_json(out, evaluator.record(model.step, results))
     print(f"wrote {out}")
+    if (Path(args.run) / "config.yaml").is_file():
+        print(f"updated {write_report(Path(args.run))}")
     if detector:
         print(f"note: {score_hint}")
     return 0

@@ -54,6 +54,9 @@ class Evaluator:
         if self.num_samples < 10:
             raise GankitError(f"{data.name} holds {len(data)} examples; the metrics need at least 20")
         explicit = names is not None
+        self.skipped: dict[str, str] = {}  # metric -> why it did not run (the report says so)
+        if names == []:
+            self.skipped["all"] = "train.eval_metrics is empty"
         names = [n.strip() for n in names] if explicit else [n for n, m in METRICS.items() if m.applies_to(model, data)]
         self.metrics = {name: get_metric(name) for name in names}
         for name, metric in self.metrics.items():
@@ -69,6 +72,7 @@ class Evaluator:
                 raise GankitError(f"metric {name!r} {missing}")
             if missing:  # the default set keeps what can run with the features at hand
                 del self.metrics[name]
+                self.skipped[name] = missing
         if self.extractor is not None:
             self.extractor.to(_device_of(model))
         self._reference: SampleSet | None = None
@@ -140,7 +144,8 @@ class Evaluator:
     def record(self, step: int, values: dict[str, float]) -> dict:
         """What ``RUN/eval.json`` holds: the settings, then every score and floor."""
         return {"step": step, "data": self.data.name, "num_samples": self.num_samples,
-                "features": self.features_name, "seed": self.seed, **values}
+                "features": self.features_name, "seed": self.seed, **values,
+                **({"skipped": self.skipped} if self.skipped else {})}
 
 
 def _device_of(model) -> torch.device:

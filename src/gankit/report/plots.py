@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from torchvision.transforms.functional import to_pil_image  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
+DATA_FACTS = ("num_modes",)  # evaluation values that describe the data, not the samples: never a curve
 GRID_PADDING = 2  # pixels between the cells of a grid
 LABEL_GAP = 4  # pixels around a label
 
@@ -106,8 +107,17 @@ def plot_losses(rows: list[dict[str, Any]], path: Path, title: str = "") -> Path
 
 
 def plot_metric_curves(rows: list[dict[str, Any]], path: Path, title: str = "") -> Path | None:
-    """One panel per evaluated metric against step, its real-vs-real floor dashed; None without eval rows."""
-    return _plot_scalars([r for r in rows if r.get("kind") == "eval"], path, title, marker="o")
+    """One panel per evaluated metric with two or more evaluations, its real-vs-real floor dashed;
+    None when there is none. A single evaluation, and what describes the data rather than the samples
+    (``num_modes``), are rows of the final metrics table, not curves."""
+    evals = [r for r in rows if r.get("kind") == "eval"]
+    counts: dict[str, int] = {}
+    for row in evals:
+        for key, value in row.items():
+            if isinstance(value, (int, float)):
+                counts[key] = counts.get(key, 0) + 1
+    dropped = {key for key, count in counts.items() if count < 2} | set(DATA_FACTS)
+    return _plot_scalars([{k: v for k, v in r.items() if k not in dropped} for r in evals], path, title, marker="o")
 
 
 def _plot_scalars(rows: list[dict[str, Any]], path: Path, title: str, marker: str | None,

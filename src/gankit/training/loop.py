@@ -38,7 +38,7 @@ from gankit.errors import GankitError, TrainingInterrupted
 from gankit.metrics.evaluator import Evaluator
 from gankit.models import get_model_class
 from gankit.models.base import GANModel
-from gankit.report.html import write_report
+from gankit.report.html import RUN_FILE, write_report
 from gankit.report.plots import plot_losses, save_samples
 from gankit.training.checkpoint import (
     atomic_write,
@@ -494,10 +494,21 @@ class Trainer:
         result.evaluation = self.evaluate()
         if result.evaluation:
             MetricsWriter(self.run_dir, tensorboard=False).write(self.step, result.evaluation, kind="eval")
+        if result.evaluation or self.evaluator.skipped:  # the report says why a metric is missing
             write_json(self.run_dir / "eval.json", self.evaluator.record(self.step, result.evaluation))
+        write_json(self.run_dir / RUN_FILE, self._run_facts())
         result.losses = plot_losses(read_metrics(self.run_dir), self.run_dir / "losses.png", self.config.model_name)
         result.report = write_report(self.run_dir)
         return result
+
+
+    def _run_facts(self) -> dict[str, Any]:
+        """What the report shows about the run itself: time, throughput, device."""
+        images = self.step * self.config.train.batch_size * self.dist.world_size
+        return {"steps": self.step, "train_seconds": round(self.elapsed, 3), "device": str(self.device),
+                "processes": self.dist.world_size, "batch_size": self.config.train.batch_size,
+                "steps_per_second": self.step / self.elapsed if self.elapsed else None,
+                "examples_per_second": images / self.elapsed if self.elapsed else None}
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
