@@ -65,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
     detector = isinstance(model, AnomalyScorer)
     score_hint = f"{config.model_name} is an anomaly detector: score its test images with 'gankit score {args.run}'"
     if not results:
-        raise GankitError(f"no metric applies to {config.model_name} on {data.name}; "
-                          + (score_hint if detector else features_hint(data)))
+        why = "; ".join(evaluator.skipped.values()) if "all" in evaluator.skipped else (
+            score_hint if detector else features_hint(data))
+        raise GankitError(f"no metric applies to {config.model_name} on {data.name}; {why}")
     print(f"{evaluator.num_samples} samples vs {data.name}, features: {evaluator.features_name}")
     print_scores(results)
     out = Path(args.run) / "eval.json"

@@ -51,13 +51,17 @@ class Evaluator:
         self.batch_size = batch_size
         # The floor needs two disjoint real halves of the same size as the sample set.
         self.num_samples = min(num_samples, len(data) // 2)
-        if self.num_samples < 10:
-            raise GankitError(f"{data.name} holds {len(data)} examples; the metrics need at least 20")
         explicit = names is not None
         self.skipped: dict[str, str] = {}  # metric -> why it did not run (the report says so)
         if names == []:
             self.skipped["all"] = "train.eval_metrics is empty"
-        names = [n.strip() for n in names] if explicit else [n for n, m in METRICS.items() if m.applies_to(model, data)]
+        if self.num_samples < 10:
+            too_few = f"{data.name} holds {len(data)} examples; the metrics need at least 20"
+            if explicit:
+                raise GankitError(too_few)
+            # The default evaluation (end of training) is then skipped, not an error after the run.
+            self.skipped["all"], names = too_few, []
+        names = [n.strip() for n in names] if names is not None else [n for n, m in METRICS.items() if m.applies_to(model, data)]
         self.metrics = {name: get_metric(name) for name in names}
         for name, metric in self.metrics.items():
             if not metric.applies_to(model, data):
