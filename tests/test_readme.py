@@ -37,7 +37,6 @@ def needs_shared_data(line: str) -> bool:
 
 def tiny(argv: list[str]) -> list[str]:
     """``argv`` with a tiny budget (and tiny networks when a model is trained from scratch)."""
-    argv = [SHARED_DATA.joinpath("mnist").as_posix() if a in ("mnist:DIR",) else a for a in argv]
     argv = [a.replace("mnist:DIR", f"mnist:{SHARED_DATA / 'mnist'}").replace("../shared/data", str(SHARED_DATA))
             for a in argv]
     if argv[0] == "features" and argv[1] == "train":
