@@ -28,7 +28,7 @@ test: venv
 # The report's browser test skips without Chromium; this installs Debian's package first (root, apt).
 test-browser: venv
 	command -v chromium >/dev/null || apt-get install -y chromium
-	$(BIN)/python -m pytest -q tests/report
+	$(BIN)/python -m pytest -q tests/report tests/serve/test_page_browser.py
 
 test-slow: venv
 	$(BIN)/python -m pytest -q -m slow

@@ -30,6 +30,7 @@ import gankit  # noqa: E402
 from gankit.config import DataConfig  # noqa: E402
 from gankit.errors import GankitError  # noqa: E402
 from gankit.metrics.features.classifier import load_classifier, train_classifier  # noqa: E402
+from gankit.rundir import RunDirectory  # noqa: E402
 
 DATASETS = {"mnist": "mnist", "fashion-mnist": "fashion-mnist"}
 # Steps per model: about equal CPU time (WGAN steps are ~half the cost of GAN / WGAN-GP steps).
@@ -136,7 +137,7 @@ def main() -> None:
             row = run_one(name, spec, steps, out, eval_every=0, minutes=args.minutes)
             row["data"] = data
             results.append(row)
-            shutil.copyfile(out / "samples.png", figures / f"{data}-{name}.png")
+            shutil.copyfile(RunDirectory(out).samples, figures / f"{data}-{name}.png")
             print(json.dumps({k: v for k, v in row.items() if not k.endswith("_floor")}), flush=True)
     meta = {
         "command": "python " + " ".join(sys.argv),

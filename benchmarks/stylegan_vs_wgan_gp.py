@@ -70,11 +70,11 @@ def train(args: argparse.Namespace, model: str, budget: list[str], out: Path) ->
 
     state = load_checkpoint(latest_checkpoint(out / "checkpoints"))
     result = {
-        "model": model, "command": " ".join(cmd[1:]), "steps": state["step"],
-        "train_seconds": state["elapsed_seconds"],  # the loop's clock, summed over resumes
+        "model": model, "command": " ".join(cmd[1:]), "steps": state.step,
+        "train_seconds": state.elapsed_seconds,  # the loop's clock, summed over resumes
         "process_seconds": time.time() - start,
         "peak_rss_mb": usage.ru_maxrss / 1024,  # of the last training process
-        "batch_size": state["config"]["train"]["batch_size"],
+        "batch_size": state.config["train"]["batch_size"],
     }
     (out / "bench.json").write_text(json.dumps(result, indent=2))
     return result

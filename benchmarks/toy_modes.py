@@ -7,6 +7,7 @@ writes a markdown table of means and standard deviations and one scatter plot
 per model and mixture (seed 0).
 
     python benchmarks/toy_modes.py --seeds 5 --out docs/benchmarks/toy
+    python benchmarks/toy_modes.py --models wgan_gp,wgan_gp-script,wgan_gp-decay --mixtures ring8 --seeds 1 --steps 10000
 """
 
 from __future__ import annotations
@@ -35,17 +36,23 @@ import torch
 # model's packaged default.
 COMMON = ["model.mlp_width=256", "model.mlp_depth=3", "train.batch_size=256",
           "train.log_every=100", "train.sample_every=1000000", "train.checkpoint_every=1000000", "train.progress=false"]
+# The ablation of issue 13 adds named settings of the same model ("MODEL-what"): the 40-line
+# WGAN-GP script's settings (latent 2, Adam 1e-4) and, on top, a higher learning rate decayed
+# linearly to 0 (found on ring8 seed 2 with a minimal script; see BENCHMARKS).
+SCRIPT = ["model.latent_dim=2", "model.gp_weight=0.1", "model.betas=[0.5, 0.9]", "model.lr=1e-4"]
 MODEL_SETTINGS = {
     "gan": [],
     "wgan": ["model.warmup_critic_steps=5"],
     "wgan_gp": ["model.gp_weight=0.1", "model.betas=[0.5, 0.9]", "model.lr=5e-4"],
+    "wgan_gp-script": SCRIPT,
+    "wgan_gp-decay": SCRIPT + ["model.lr=3e-4", "train.lr_decay=linear"],
 }
 
 
 def run_one(model: str, mixture: str, seed: int, steps: int, work: Path, threads: int) -> dict:
     out = work / f"{model}-{mixture}-{seed}"
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "gankit", "train", model, "--data", f"toy:{mixture}", "--steps", str(steps),
+    cmd = [sys.executable, "-m", "gankit", "train", model.split("-")[0], "--data", f"toy:{mixture}", "--steps", str(steps),
            "--seed", str(seed), "--out", str(out)]
     for item in COMMON + MODEL_SETTINGS[model]:
         cmd += ["--set", item]
@@ -92,7 +99,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10000, help="train steps (batches) per run")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
-    parser.add_argument("--jobs", type=int, default=2, help="runs at the same time")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at the same time (wall times need 1)")
     parser.add_argument("--work", default="runs/bench-toy", help="where the runs go")
     parser.add_argument("--out", default="docs/benchmarks/toy", help="results.json, table.md and figures")
     args = parser.parse_args()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import resource
+import signal
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,66 @@ def digits_classifier(tmp_path_factory):
 def with_digits_classifier(digits_classifier, monkeypatch):
     monkeypatch.setenv("GANKIT_HOME", str(digits_classifier))
     return digits_classifier
+
+
+@pytest.fixture
+def file_size_limit():
+    """A real write failure from the kernel (EFBIG past RLIMIT_FSIZE), which torch.save turns into
+    'RuntimeError: ... inline_container.cc ... unexpected pos' exactly as it does a full disk."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    def limit(size):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+
+    yield limit
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    signal.signal(signal.SIGXFSZ, previous)
+TINY_STYLEGAN = ["model.latent_dim=8", "model.w_dim=8", "model.mapping_depth=2", "model.g_width=4", "model.d_width=4",
+                 "model.max_width=8", "data.image_size=8"]
+TINY_CYCLEGAN = ["model.g_width=4", "model.d_width=4", "model.blocks=1", "model.d_layers=2", "model.pool_size=2",
+                 "data.image_size=16"]
+
+
+@pytest.fixture(scope="session")
+def deploy_run(tmp_path_factory):
+    """deploy_run(variant) -> a tiny trained run (4 steps; detectors calibrated on digits with 3 anomalous),
+    trained on first use and shared by the export, deploy and serve tests."""
+    from gankit import api
+
+    root = tmp_path_factory.mktemp("deploy-runs")
+    detector = tiny_overrides("digits") + ["data.anomaly_classes=3"]
+    overrides = {
+        "gan": tiny_overrides("digits") + ["model.ema_kimg=0.1"],  # exports the EMA generator
+        "stylegan": TINY_STYLEGAN + TINY_TRAIN,
+        "cyclegan": TINY_CYCLEGAN + TINY_TRAIN + ["train.batch_size=2"],
+        "ganomaly": detector,
+        "egbad": detector,
+        "fanogan": detector + ["model.gan_steps=2", "model.encoder_steps=2"],
+        "anogan": detector + ["model.search_steps=2", "model.max_calibration_images=16"],
+        "alad": [f"model.{k}={v}" for k, v in tiny_settings("alad").items()] + TINY_TRAIN + ["data.anomaly_classes=3"],
+    }
+
+    def run(variant: str) -> Path:
+        if not (root / variant).is_dir():
+            data = None if variant == "cyclegan" else "digits"
+            api.train(variant, data=data, steps=4, out=root / variant, overrides=overrides[variant], progress=False)
+        return root / variant
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def export_of(deploy_run, tmp_path_factory):
+    """export_of(variant, fmt="onnx") -> the exported files of that tiny run, exported once per session."""
+    root = tmp_path_factory.mktemp("exports")
+    cache: dict[tuple[str, str], list[Path]] = {}
+
+    def export(variant: str, fmt: str = "onnx") -> list[Path]:
+        if (variant, fmt) not in cache:
+            from gankit.export import export_run
+
+            cache[variant, fmt] = export_run(deploy_run(variant), fmt, root / f"{variant}.{'onnx' if fmt == 'onnx' else 'pt'}")
+        return cache[variant, fmt]
+
+    return export

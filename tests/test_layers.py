@@ -11,14 +11,16 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 # Lowest first. A module belongs to the first layer with a prefix that names it or a package above it.
 LAYERS = [
-    ("base", ["gankit", "gankit.errors"]),
+    ("base", ["gankit", "gankit.errors", "gankit.files", "gankit.rundir", "gankit.outputs", "gankit.memory"]),
     ("settings and contracts", ["gankit.config", "gankit.capabilities"]),
     ("building blocks", ["gankit.nn", "gankit.data", "gankit.training.checkpoint", "gankit.training.logging",
-                         "gankit.training.precision", "gankit.training.distributed"]),
+                         "gankit.training.precision", "gankit.training.distributed", "gankit.latent.search",
+                         "gankit.latent.masks"]),
     ("measures and figures", ["gankit.metrics", "gankit.report"]),
     ("models", ["gankit.models"]),
     ("the training loop", ["gankit.training.loop"]),
-    ("jobs and the API", ["gankit.scoring", "gankit.translation", "gankit.api"]),
+    ("jobs and the API", ["gankit.scoring", "gankit.translation", "gankit.sampling", "gankit.latent", "gankit.api"]),
+    ("deployment", ["gankit.deploy", "gankit.export", "gankit.serve"]),
     ("the command line", ["gankit.commands", "gankit.cli", "gankit.__main__"]),
 ]
 # Cycles that item 8 of issue 17 (data specs that own their options) removes; the test fails when

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ BUDGET = {"--steps", "--minutes", "--epochs"}
 NOT_HERE = {
     "torchrun": "tests/training/test_distributed.py launches torchrun itself",
     "--compile": "torch.compile needs a C++ toolchain and minutes per network on a CPU",
+    "gankit serve": "a server runs until it is stopped; tests/serve/ starts and stops one",
 }
 
 
@@ -28,11 +31,11 @@ def examples() -> list[str]:
     """The README's command lines that start with gankit, in order, comments removed."""
     blocks = re.findall(r"```(?:sh)?\n(.*?)```", README.read_text(), flags=re.S)
     lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
-    return [line for line in lines if line.startswith(("gankit ", "torchrun "))]
+    return [line for line in lines if line.startswith(("gankit ", "torchrun ", "python -m gankit"))]
 
 
 def needs_shared_data(line: str) -> bool:
-    return "DIR" in line or "../shared/data" in line or "runs/g3" in line or "runs/mnist" in line
+    return any(word in line for word in ("DIR", "../shared/data", "runs/g3", "g3.onnx", "runs/mnist"))
 
 
 def tiny(argv: list[str]) -> list[str]:
@@ -64,12 +67,17 @@ def tiny(argv: list[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def reader_folder(tmp_path_factory):
-    """Where the reader types the examples: labels/ and photos/ hold a few images each."""
+    """Where the reader types the examples: labels/, photos/ (a.png and b.png among them) and
+    digits/ hold a few images each."""
     root = tmp_path_factory.mktemp("reader")
     for domain, shade in (("labels", 40), ("photos", 200)):
         (root / domain).mkdir()
-        for index in range(24):
-            Image.new("RGB", (16, 16), color=(shade, index * 10, 0)).save(root / domain / f"{index}.png")
+        for index in range(30):
+            name = {0: "a", 1: "b"}.get(index, str(index))
+            Image.new("RGB", (16, 16), color=(shade, index * 8, 0)).save(root / domain / f"{name}.png")
+    (root / "digits").mkdir()
+    for index in range(3):
+        Image.new("L", (28, 28), color=index * 80).save(root / "digits" / f"{index}.png")
     return root
 
 
@@ -84,6 +92,10 @@ def test_readme_example_runs(line, reader_folder, monkeypatch, capsys):
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     monkeypatch.chdir(reader_folder)
     monkeypatch.setenv("GANKIT_HOME", str(reader_folder / "home"))
+    if line.startswith("python "):  # a module of its own, as the reader runs it
+        done = subprocess.run([sys.executable, *shlex.split(line)[1:]], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return
     argv = tiny(shlex.split(line)[1:])
     assert main(argv) == 0, capsys.readouterr().err
 

@@ -6,10 +6,7 @@ import pytest
 from PIL import Image
 
 from gankit.cli import main
-from tests.conftest import TINY_TRAIN
-
-TINY_CYCLEGAN = ["model.g_width=4", "model.d_width=4", "model.blocks=1", "model.d_layers=2", "model.pool_size=2",
-                 "data.image_size=16"]
+from tests.conftest import TINY_CYCLEGAN, TINY_TRAIN
 
 
 def sets(items):

@@ -15,13 +15,16 @@ __version__ = "0.1.0"
 
 # The API is imported on first use (PEP 562), so that `import gankit` (and with it the command
 # line's --help and usage errors) does not pay for torch, torchmetrics and matplotlib.
-_LAZY = {"load": "gankit.api", "score": "gankit.api", "train": "gankit.api", "MODELS": "gankit.models"}
+_LAZY = {"load": "gankit.api", "score": "gankit.api", "train": "gankit.api", "MODELS": "gankit.models",
+         "project": "gankit.latent.project", "inpaint": "gankit.latent.inpaint"}
 
 if TYPE_CHECKING:
     from gankit.api import load, score, train
+    from gankit.latent.inpaint import inpaint
+    from gankit.latent.project import project
     from gankit.models import MODELS
 
-__all__ = ["MODELS", "load", "score", "train", "__version__"]
+__all__ = ["MODELS", "inpaint", "load", "project", "score", "train", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -17,9 +17,10 @@ from gankit.data.anomaly import FOLDER_PROTOCOLS
 from gankit.errors import GankitError
 from gankit.models import build_run_config, get_model_class
 from gankit.models.base import GANModel
+from gankit.rundir import RunDirectory
 from gankit.scoring import ScoreResult, score_model
-from gankit.training.checkpoint import latest_checkpoint, load_checkpoint
-from gankit.training.loop import CONFIG_FILE, Trainer, TrainResult, build_model, resolve_device
+from gankit.training.checkpoint import latest_checkpoint, load_checkpoint, refused_checkpoints
+from gankit.training.loop import Trainer, TrainResult, build_model, resolve_device
 
 LABELLED_SETS = ("digits", "mnist", "fashion-mnist")  # where class lists select an anomaly protocol
 PROTOCOL_CLASSES = ("normal_classes", "anomaly_classes")
@@ -131,7 +132,7 @@ def train(
 def resume(run_dir: str | Path, overrides: list[str] | dict[str, Any] | None = None, **budget: Any) -> TrainResult:
     """Continue a run from its latest checkpoint; only ``train.*`` settings may change."""
     run_dir = Path(run_dir)
-    raw = load_yaml(run_dir / CONFIG_FILE)
+    raw = load_yaml(RunDirectory(run_dir).config)
     changes = _override_list(overrides) + [f"train.{k}={v}" for k, v in budget.items() if v is not None]
     for change in changes:
         if not change.startswith("train."):
@@ -140,40 +141,61 @@ def resume(run_dir: str | Path, overrides: list[str] | dict[str, Any] | None = N
     return Trainer(config, run_dir, resume=True).fit()
 
 
+def resolve_checkpoint(run_dir: str | Path, checkpoint: str | Path | None = None) -> Path:
+    """``checkpoint`` when given, else the run's newest usable checkpoint."""
+    if checkpoint is not None:
+        return Path(checkpoint)
+    run = RunDirectory(run_dir)
+    if not run.path.is_dir():
+        raise GankitError(f"run directory not found: {run.path}")
+    latest = latest_checkpoint(run.checkpoints)
+    if latest is None:
+        raise GankitError(f"{run.path} holds no usable checkpoint ({refused_checkpoints(run.checkpoints)})")
+    return latest
+
+
 def load(run_dir: str | Path, *, checkpoint: str | Path | None = None, device: str = "cpu") -> GANModel:
-    """The trained model of a run (latest checkpoint unless one is named), in eval mode."""
-    run_dir = Path(run_dir)
-    if checkpoint is None:
-        if not run_dir.is_dir():
-            raise GankitError(f"run directory not found: {run_dir}")
-        checkpoint = latest_checkpoint(run_dir / "checkpoints")
-        if checkpoint is None:
-            raise GankitError(f"{run_dir} holds no complete checkpoint")
+    """The trained model of a run (latest checkpoint unless one is named), in eval mode.
+    A named checkpoint must be of the run's own variant when the run has a config."""
+    run = RunDirectory(run_dir)
+    checkpoint = resolve_checkpoint(run_dir, checkpoint)
     target = resolve_device(device)
-    state = load_checkpoint(Path(checkpoint), map_location=target)
-    missing = [key for key in ("config", "data_shape", "model") if key not in state]
-    if missing:
-        raise GankitError(f"{checkpoint} lacks {missing[0]!r}: it is not a checkpoint of a gankit run")
+    state = load_checkpoint(Path(checkpoint), map_location=target, model_name=_run_model_name(run))
     # A checkpoint of another version may name a variant or layers this one does not know.
-    written = f"{checkpoint} (written by gankit {state.get('gankit_version', 'unknown')})"
+    written = f"{checkpoint} (written by gankit {state.gankit_version})"
     try:
-        config = build_run_config(state["config"])
+        config = build_run_config(state.config)
     except GankitError as error:
         raise GankitError(f"{written}: {error}") from None
-    model = build_model(config, tuple(state["data_shape"]))
+    if config.model_name != state.model_name:
+        raise GankitError(f"{written} names model {state.model_name!r} but holds the config of {config.model_name!r}")
     try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as error:
-        raise GankitError(f"{written} does not fit its own configuration: {str(error).splitlines()[0]}") from None
-    model.run_config, model.step = config, state["step"]
+        model = build_model(config, tuple(state.data_shape))
+        model.load_state_dict(state.model)
+    except (RuntimeError, ValueError, TypeError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise GankitError(f"{written} does not fit its own configuration: {reason}") from None
+    model.run_config, model.step = config, state.step
     return model.to(target).eval().requires_grad_(False)
+
+
+def _run_model_name(run: RunDirectory) -> str | None:
+    """The variant a run directory trains (its config.yaml), or None where there is none to read."""
+    if not run.config.is_file():
+        return None
+    try:
+        name = (load_yaml(run.config).get("model") or {}).get("name")
+    except (GankitError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
 
 
 def score(run: str | Path | GANModel, *, device: str = "cpu", **options: Any) -> ScoreResult:
     """Score a test set with a trained detector: a run directory (loaded on ``device``) or a model;
     ``options`` are those of :func:`gankit.scoring.score_model` (data, classes, out, maps, threshold, ...)."""
-    model = run if isinstance(run, GANModel) else load(run, device=device)
-    return score_model(model, **options)
+    if isinstance(run, GANModel):
+        return score_model(run, **options)
+    return score_model(load(run, device=device), run_dir=Path(run), **options)  # the run's report shows the results
 
 
 __all__ = ["ScoreResult", "TrainResult", "load", "make_config", "resume", "score", "train"]

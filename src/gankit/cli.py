@@ -14,13 +14,17 @@ imports no torch, so ``--help`` and usage errors answer at once; a verb's
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import traceback
 import warnings
 
 from gankit import __version__
-from gankit.commands import Verb, data, evaluate, features, models, report, sample, score, style, train, translate
-from gankit.errors import GankitError, GankitWarning, TrainingInterrupted
+from gankit.commands import (
+    Verb, data, evaluate, export, features, latent, models, report, sample, score, serve, style, train,
+    translate,
+)
+from gankit.errors import GankitError, GankitWarning, TrainingInterrupted, one_line
 
 VERBS: tuple[Verb, ...] = (
     train.VERB,
@@ -33,13 +37,24 @@ VERBS: tuple[Verb, ...] = (
     features.VERB,
     report.VERB,
     score.VERB,
+    latent.PROJECT,
+    latent.INPAINT,
+    export.VERB,
+    serve.VERB,
     models.VERB,
     data.VERB,
 )
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other gankit error (the usage is one --help away)."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"gankit: error: {one_line(message)} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="gankit",
         description="Generate, translate and detect anomalies with the GAN family ('gankit models' lists the "
         "variants and their jobs), on a CPU, one GPU or many (torchrun).",
@@ -62,7 +77,13 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     """Warnings as one line each, without Python's source path: gankit's own notes, and a
     library's warnings named by category."""
     label = "note" if issubclass(category, GankitWarning) else f"warning ({category.__name__})"
-    print(f"gankit: {label}: {' '.join(str(message).split())}", file=sys.stderr)
+    print(f"gankit: {label}: {one_line(message)}", file=sys.stderr)
+
+
+# An OSError about a path the user gave (a name too long, a folder that is a file, no permission)
+# is bad input too, wherever it surfaces; any other OSError is a bug and keeps its traceback.
+PATH_ERRORS = {errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM,
+               errno.ELOOP, errno.EROFS, errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,10 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             return next(verb for verb in VERBS if verb.name == args.verb).run(args)
-    except GankitError as error:
+    except (GankitError, OSError) as error:
+        if isinstance(error, OSError) and (error.filename is None or error.errno not in PATH_ERRORS):
+            raise
         if args.debug:
             traceback.print_exc()
-        print(f"gankit: error: {error}", file=sys.stderr)
+        text = error if isinstance(error, GankitError) else f"{error.filename}: {error.strerror}"
+        print(f"gankit: error: {one_line(text)}", file=sys.stderr)
         return 2
     except TrainingInterrupted as stop:
         print(f"gankit: {stop}", file=sys.stderr)

@@ -126,6 +126,9 @@ class DataConfig(Settings):
     image_size: int | None = setting(None, POSITIVE)  # None: the data set's own size (digits: 16)
     channels: int | None = None  # 1 = grey, 3 = RGB, None = as stored
     box: int | None = setting(None, POSITIVE)  # shrink each image into a centred box of this many px, black around (MNIST: 20 of 28)
+    # Train on random patch_size x patch_size crops of the image_size images (anomaly detectors then
+    # score whole images by overlapping tiles: gankit.models.tiling). None: whole images.
+    patch_size: int | None = setting(None, POSITIVE)
     classes: list[int] | None = None  # keep only these labels
     limit: int | None = setting(None, POSITIVE)  # keep this many examples, drawn with data.seed (small-data runs)
     # Anomaly-detection protocols on labelled sets (gankit.data.anomaly): training sees only
@@ -147,6 +150,8 @@ class DataConfig(Settings):
     def validate(self) -> None:
         if self.image_size is not None and self.image_size > MAX_IMAGE_SIZE:
             raise GankitError(f"data.image_size {self.image_size} is over the largest supported, {MAX_IMAGE_SIZE}")
+        if self.patch_size is not None and self.image_size is not None and self.patch_size > self.image_size:
+            raise GankitError(f"data.patch_size {self.patch_size} is larger than data.image_size {self.image_size}")
         if self.channels not in (None, 1, 3):
             raise GankitError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
         overlap = set(self.normal_classes or []) & set(self.anomaly_classes or [])
@@ -180,6 +185,7 @@ class TrainConfig(Settings):
     precision: Precision = "32"  # autocast; fp16 (16-mixed) adds loss scaling
     channels_last: bool = False  # NHWC memory format for image networks and batches
     compile: bool = False  # torch.compile the trained networks
+    lr_decay: Literal["none", "linear"] = "none"  # linear: every learning rate falls to 0 at train.steps
     on_nan: Literal["stop", "rollback"] = "stop"  # a non-finite loss stops, or reloads the last checkpoint
     nan_lr_factor: float = setting(0.5, Range(0, 1, low_inclusive=False))  # rollback multiplies every learning rate by this
     nan_max_rollbacks: int = setting(3, NON_NEGATIVE)  # rollbacks before a non-finite loss stops training anyway
@@ -187,6 +193,8 @@ class TrainConfig(Settings):
     def validate(self) -> None:
         if self.steps is None and self.epochs is None and self.minutes is None:
             raise GankitError("set a training budget: train.steps, train.epochs or train.minutes")
+        if self.lr_decay == "linear" and self.steps is None:
+            raise GankitError("train.lr_decay=linear decays to 0 at train.steps: set train.steps")
 
 
 @dataclass
@@ -206,12 +214,21 @@ class RunConfig:
         }
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise GankitError(f"config file not found: {path}")
+    # A config is a page of settings; a huge file is a mistake (and YAML parses it very slowly).
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise GankitError(f"{path} is {size / 2**20:.1f} MiB; a config file is at most {MAX_CONFIG_BYTES // 2**10} KiB")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise GankitError(f"{path} is not a text file (not UTF-8); give a YAML config") from None
     except yaml.YAMLError as error:
         raise GankitError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
     if raw is None:

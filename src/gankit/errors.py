@@ -35,4 +35,11 @@ class GankitWarning(UserWarning):
 
 def note(message: str) -> None:
     """Warn with ``message`` (one line; the CLI prints it without a source path)."""
-    warnings.warn(" ".join(message.split()), GankitWarning, stacklevel=2)
+    warnings.warn(one_line(message), GankitWarning, stacklevel=2)
+
+
+def one_line(text: object) -> str:
+    """``text`` as one printable line: what came from files, paths or arguments (a name with an
+    escape code, a message with a newline) can never move the cursor or recolour a terminal."""
+    flat = " ".join(str(text).splitlines())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in flat)

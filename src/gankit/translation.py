@@ -14,32 +14,29 @@ from pathlib import Path
 
 import torch
 
-from gankit.data.images import DECODE_ERRORS, IMAGE_EXTENSIONS, decode_file, to_signed
+from gankit.data.images import DECODE_ERRORS, decode_file, find_images, to_signed
 from gankit.errors import GankitError
+from gankit.memory import check_fits
 from gankit.report.plots import save_image_grid
 
 CHUNK = 16  # images decoded and translated at a time, to bound memory on large folders
+MAX_SIZE = 4096  # as data.image_size
+ACTIVATION_CHANNELS = 256  # a rough bound on a translator's activation planes per pixel, for the estimate
 
 
-def find_images(inputs: list[str | Path]) -> list[tuple[Path, Path]]:
-    """(file, output name) for every image among ``inputs``; folders are searched recursively
-    and keep their layout below the folder, so equal names in different folders never collide."""
-    found: list[tuple[Path, Path]] = []
+def refuse_overwriting_inputs(inputs: list[str | Path], found: list[tuple[Path, Path]], out: Path) -> None:
+    """A GankitError, before anything is translated, when ``out`` is an input folder or a
+    translation would be written over an input file."""
+    target = Path(out).resolve()
     for item in map(Path, inputs):
-        if item.is_dir():
-            files = sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-            found += [(p, p.relative_to(item).with_suffix(".png")) for p in files]
-        elif item.is_file():
-            found.append((item, Path(item.stem + ".png")))
-        else:
-            raise GankitError(f"input not found: {item}")
-    if not found:
-        raise GankitError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {', '.join(map(str, inputs))}")
-    names = [name for _, name in found]
-    if len(set(names)) != len(names):
-        duplicate = next(name for name in names if names.count(name) > 1)
-        raise GankitError(f"two inputs would both be written as {duplicate}; translate them separately")
-    return found
+        if item.is_dir() and item.resolve() == target:
+            raise GankitError(f"--out {out} is the input folder {item}: the translations would replace the "
+                              "inputs; choose another --out (or give --overwrite)")
+    sources = {path.resolve() for path, _ in found}
+    for _, name in found:
+        if (target / name).resolve() in sources:
+            raise GankitError(f"translating would write over the input {out / name}; choose another --out "
+                              "(or give --overwrite)")
 
 
 def translate_files(
@@ -50,20 +47,27 @@ def translate_files(
     *,
     grid: bool = False,
     size: int | None = None,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write ``model``'s translation of every input image to ``out``; returns the files written.
 
     Images are decoded like training data (shorter side to ``size``, default the
     training size, then centre-cropped), with the model's channel count.
     ``grid`` writes input | translation | reconstruction side by side instead.
+    An input is never written over (nor is an input folder the output) unless ``overwrite``.
     """
     channels, trained_size = model.data_shape[0], model.data_shape[-1]
     size = size or trained_size
-    if size <= 0 or size % 4:
-        raise GankitError(f"--size must be a positive multiple of 4, got {size}")
+    if size <= 0 or size % 4 or size > MAX_SIZE:
+        raise GankitError(f"--size must be a positive multiple of 4 up to {MAX_SIZE}, got {size}")
+    # The generator's widest activations hold about ACTIVATION_CHANNELS planes per image.
+    check_fits(CHUNK * ACTIVATION_CHANNELS * size * size * 4, f"translating {CHUNK} images of {size} x {size} pixels",
+               "lower --size")
     back = "b2a" if direction == "a2b" else "a2b"
     written = []
     found = find_images(inputs)
+    if not overwrite:
+        refuse_overwriting_inputs(inputs, found, out)
     for start in range(0, len(found), CHUNK):
         chunk = found[start : start + CHUNK]
         images = []

@@ -15,6 +15,9 @@ def test_image_metrics_by_hand():
     assert metrics["auprc"] == pytest.approx(5 / 6)
     # Best F1 at threshold 0.35: precision 2/3, recall 1 -> 0.8.
     assert metrics["best_f1"] == pytest.approx(0.8) and metrics["best_f1_threshold"] == pytest.approx(0.35)
+    # Baselines: a random ranking's AUPRC is the share of anomalies (1/2); calling all four anomalous
+    # has precision 1/2 and recall 1, F1 2/3.
+    assert metrics["auprc_baseline"] == pytest.approx(0.5) and metrics["best_f1_baseline"] == pytest.approx(2 / 3)
     with pytest.raises(GankitError, match="both"):
         image_metrics([0.1, 0.2], [1, 1])
 

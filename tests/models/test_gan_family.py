@@ -32,6 +32,14 @@ def test_wgan_clips_weights_and_follows_the_reference_schedule():
     assert isinstance(model.optimizers["d"], torch.optim.RMSprop)
 
 
+def test_wgan_can_train_its_clipped_critic_with_adam():
+    model = WGAN(WGANConfig(optimizer="adam", clip=0.05, **SMALL), SHAPE)
+    run(model, 2)
+    assert all(isinstance(model.optimizers[name], torch.optim.Adam) for name in ("g", "d"))
+    assert model.optimizers["d"].defaults["betas"] == (0.5, 0.999)
+    assert all(p.abs().max() <= 0.05 + 1e-7 for p in model.discriminator.parameters())
+
+
 def test_wgan_gp_has_no_clipping_or_batch_norm_and_logs_penalty():
     model = WGANGP(WGANGPConfig(critic_steps=2, **SMALL), (1, 16, 16))
     model.optimizers = model.configure_optimizers()

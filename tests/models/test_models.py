@@ -5,7 +5,7 @@ import torch
 
 from gankit.errors import GankitError
 from gankit.models import MODELS
-from gankit.training.checkpoint import load_checkpoint, save_checkpoint
+from gankit.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from tests.conftest import tiny_settings
 
 
@@ -35,14 +35,15 @@ def test_variant_trains_round_trips_and_samples(name, shape, tmp_path):
         assert logs and all(isinstance(v, float) for v in logs.values())
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
 
-    path = save_checkpoint(
-        tmp_path, 2, {"model": model.state_dict(), "optimizers": {k: o.state_dict() for k, o in model.optimizers.items()}}, keep=1
-    )
+    checkpoint = Checkpoint(step=2, gankit_version="test", model_name=name, config={}, data_shape=list(shape),
+                            model=model.state_dict(),
+                            optimizers={k: o.state_dict() for k, o in model.optimizers.items()})
+    path = save_checkpoint(tmp_path, checkpoint, keep=1)
     clone = tiny_model(name, shape)
-    state = load_checkpoint(path)
-    clone.load_state_dict(state["model"])
+    state = load_checkpoint(path, model_name=name)
+    clone.load_state_dict(state.model)
     for key, opt in clone.optimizers.items():
-        opt.load_state_dict(state["optimizers"][key])
+        opt.load_state_dict(state.optimizers[key])
     g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
     assert capabilities
     if "sample" in capabilities:

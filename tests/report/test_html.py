@@ -73,12 +73,37 @@ CHECK = ('<script>window.addEventListener("load", () => { const all = [...docume
 
 
 def test_report_loads_in_a_headless_browser(toy_run, tmp_path):
+    check_in_browser((toy_run / "report.html").read_text(), tmp_path)
+
+
+@pytest.fixture(scope="module")
+def scored_detector(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "ganomaly"
+    api.train("ganomaly", data="digits", steps=4, out=out,
+              overrides=tiny_overrides("digits") + ["data.anomaly_classes=[3]"])
+    before = (out / "report.html").read_text()
+    api.score(out, out=out.parent / "scores.csv")
+    return out, before
+
+
+def test_detector_report_shows_calibration_then_test_results(scored_detector):
+    run, before = scored_detector
+    assert "Held-out normal scores and the threshold" in before and "Run <code>gankit score</code>" in before
+    assert "No metric applied" not in before
+    page = (run / "report.html").read_text()
+    for heading in ("Held-out normal scores", "Test scores", "ROC and precision-recall", "Test score histograms",
+                    "Most and least anomalous test images"):
+        assert heading in page, heading
+    assert re.search(r"<td>auprc</td><td>[0-9.]+</td><td>0\.\d+</td>", page)  # beside its baseline
+    assert "false-positive rate" in page and len(images_of(page)) >= len(images_of(before)) + 4
+
+
+def check_in_browser(page: str, tmp_path) -> None:
     """Chromium (Debian's package; `make test` installs it when it can) opens the page: every image
     decodes and the console stays silent. The page has no scripts: the checker is added to a copy."""
     chromium = find_chromium()
     if chromium is None:
         pytest.skip("chromium not installed (apt-get install chromium)")
-    page = (toy_run / "report.html").read_text()
     checked = tmp_path / "checked.html"
     checked.write_text(page.replace("</body>", CHECK + "</body>"))
     command = [
@@ -93,6 +118,10 @@ def test_report_loads_in_a_headless_browser(toy_run, tmp_path):
     assert int(match.group(1)) == len(images_of(page)) and int(match.group(2)) == 0
     console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
     assert console == []
+
+
+def test_detector_report_loads_in_a_headless_browser(scored_detector, tmp_path):
+    check_in_browser((scored_detector[0] / "report.html").read_text(), tmp_path)
 
 
 def test_the_report_shows_the_run_and_why_metrics_are_missing(tmp_path):

@@ -10,6 +10,8 @@ import torch
 
 from gankit.errors import GankitError
 from gankit.training.checkpoint import (
+    Checkpoint,
+    CheckpointError,
     check_free_space,
     estimated_size,
     latest_checkpoint,
@@ -19,17 +21,24 @@ from gankit.training.checkpoint import (
 )
 
 
+def tiny(step: int, size: int = 2, **changes) -> Checkpoint:
+    """A small checkpoint with every entry of the schema."""
+    entries = dict(step=step, gankit_version="test", model_name="gan", config={}, data_shape=[2],
+                   model={"w": torch.ones(size) * step})
+    return Checkpoint(**{**entries, **changes})
+
+
 def test_save_keeps_the_newest_and_ignores_temporary_files(tmp_path):
     for step in (10, 20, 30, 40):
-        save_checkpoint(tmp_path, step, {"w": torch.ones(2) * step}, keep=2)
+        save_checkpoint(tmp_path, tiny(step), keep=2)
     (tmp_path / ".step-000000050.pt.tmp-123").write_bytes(b"half written")
     assert [p.name for p in list_checkpoints(tmp_path)] == ["step-000000030.pt", "step-000000040.pt"]
-    assert load_checkpoint(latest_checkpoint(tmp_path))["step"] == 40
+    assert load_checkpoint(latest_checkpoint(tmp_path)).step == 40
 
 
 def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path):
-    save_checkpoint(tmp_path, 1, {"w": torch.zeros(1)}, keep=3)
-    newest = save_checkpoint(tmp_path, 2, {"w": torch.zeros(1)}, keep=3)
+    save_checkpoint(tmp_path, tiny(1), keep=3)
+    newest = save_checkpoint(tmp_path, tiny(2), keep=3)
     newest.write_bytes(newest.read_bytes()[:100])
     assert latest_checkpoint(tmp_path).name == "step-000000001.pt"
     with pytest.raises(GankitError, match="not a readable checkpoint"):
@@ -48,8 +57,10 @@ def test_a_pickle_payload_is_never_executed(tmp_path):
     marker = tmp_path / "pwned"
     evil = tmp_path / "step-000000001.pt"
     torch.save({"format": "gankit.checkpoint", "payload": _WritesMarker(marker)}, evil)
-    with pytest.raises(GankitError, match="not a safe gankit checkpoint"):
+    with pytest.raises(CheckpointError, match=r"is refused: loading it would run code from the file \(it would call posix\.system\)") as caught:
         load_checkpoint(evil)
+    message = str(caught.value)
+    assert "weights_only" not in message and "\x1b" not in message and "\n" not in message  # no advice to unpickle
     assert not marker.exists()
     plain = tmp_path / "plain.pt"
     plain.write_bytes(pickle.dumps(_WritesMarker(marker)))
@@ -65,14 +76,14 @@ def test_foreign_files_and_versions_are_refused(tmp_path):
         load_checkpoint(other)
     future = tmp_path / "future.pt"
     torch.save({"format": "gankit.checkpoint", "format_version": 99}, future)
-    with pytest.raises(GankitError, match="format 99"):
+    with pytest.raises(GankitError, match="format 99; this gankit reads format 2 and older"):
         load_checkpoint(future)
     with pytest.raises(GankitError, match="not found"):
         load_checkpoint(tmp_path / "missing.pt")
 
 
 def test_a_full_disk_mid_write_keeps_the_previous_checkpoint_and_no_temporary(tmp_path, monkeypatch):
-    good = save_checkpoint(tmp_path, 1, {"w": torch.zeros(1000)}, keep=3)
+    good = save_checkpoint(tmp_path, tiny(1, 1000), keep=3)
 
     def disk_fills_up(obj, f):
         f.write(b"PK\x03\x04" + b"\0" * 4096)  # a zip header and part of the payload, then no space
@@ -80,7 +91,7 @@ def test_a_full_disk_mid_write_keeps_the_previous_checkpoint_and_no_temporary(tm
 
     monkeypatch.setattr(torch, "save", disk_fills_up)
     with pytest.raises(GankitError, match=r"could not write checkpoint .*step-000000002\.pt: No space left.*kept"):
-        save_checkpoint(tmp_path, 2, {"w": torch.ones(1000)}, keep=3)
+        save_checkpoint(tmp_path, tiny(2, 1000), keep=3)
     assert latest_checkpoint(tmp_path) == good
     assert sorted(p.name for p in tmp_path.iterdir()) == [good.name]  # no temporary, no partial file
 
@@ -92,7 +103,7 @@ def test_temporaries_of_killed_writers_are_removed_on_the_next_save(tmp_path):
     stale.write_bytes(b"half written by a process killed mid-write")
     own = tmp_path / f".step-000000007.pt.tmp-{os.getpid()}"  # a writer still alive keeps its file
     own.write_bytes(b"in progress")
-    save_checkpoint(tmp_path, 6, {"w": torch.zeros(1)}, keep=3)
+    save_checkpoint(tmp_path, tiny(6), keep=3)
     assert not stale.exists() and own.exists()
 
 
@@ -106,10 +117,10 @@ def test_too_little_free_space_stops_before_training(tmp_path, monkeypatch):
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=100))
     check_free_space(tmp_path / "not" / "yet" / "made", 100)
-    with pytest.raises(GankitError, match=r"only 0\.0 MiB free .* one checkpoint needs about 11\.5 MiB"):
+    with pytest.raises(GankitError, match=r"one checkpoint \(free some space or choose another --out\): about 11\.5 MiB of disk needed; .* has 100 bytes free"):
         check_free_space(tmp_path, estimated_size(model))
     config = api.make_config("gan", data="toy:ring8", overrides=tiny_overrides(**{"train.steps": 4}))
-    with pytest.raises(GankitError, match="MiB free"):
+    with pytest.raises(GankitError, match="of disk needed"):
         Trainer(config, tmp_path / "run").fit()
     assert not (tmp_path / "run" / "metrics.jsonl").exists()  # not a single step was trained
 
@@ -133,3 +144,100 @@ def test_a_read_only_run_directory_is_one_error_before_training(tmp_path, monkey
     config = api.make_config("gan", data="toy:ring8", overrides=tiny_overrides(**{"train.steps": 2}))
     with pytest.raises(GankitError, match=r"cannot write to run directory .*run: Read-only file system"):
         Trainer(config, tmp_path / "run")
+
+
+@pytest.mark.parametrize("keep", [1, 3])
+@pytest.mark.parametrize("damage", ["truncated", "empty", "pickle"])
+def test_rotation_counts_and_deletes_only_complete_checkpoints(tmp_path, keep, damage):
+    """A damaged file under a higher step number used to take a slot and make rotation delete
+    every good checkpoint: now it is never counted and never deleted, and good ones stay."""
+    for step in (5, 10):
+        good = save_checkpoint(tmp_path, tiny(step), keep=keep)
+    damaged = tmp_path / "step-000000999.pt"
+    content = {"truncated": good.read_bytes()[:200], "empty": b"", "pickle": pickle.dumps(_WritesMarker(tmp_path / "x"))}
+    damaged.write_bytes(content[damage])
+    for step in (15, 20, 25, 30):
+        save_checkpoint(tmp_path, tiny(step), keep=keep)
+    complete = [p.name for p in list_checkpoints(tmp_path) if p != damaged]
+    assert complete == [f"step-{s:09d}.pt" for s in (15, 20, 25, 30)[-keep:]]
+    assert damaged.exists()  # not ours to judge: kept, and skipped by readers with a note
+    assert latest_checkpoint(tmp_path).name == "step-000000030.pt"
+
+
+def test_a_damaged_checkpoint_skipped_by_a_reader_is_named(tmp_path, capsys):
+    save_checkpoint(tmp_path, tiny(1), keep=3)
+    (tmp_path / "step-000000002.pt").write_bytes(pickle.dumps(_WritesMarker(tmp_path / "x")))
+    assert latest_checkpoint(tmp_path).name == "step-000000001.pt"
+    err = capsys.readouterr().err
+    assert "skipped" in err and "step-000000002.pt" in err and "would run code" in err
+
+
+def test_a_real_failed_write_keeps_the_previous_checkpoint(tmp_path, file_size_limit):
+    good = save_checkpoint(tmp_path, tiny(1, 100), keep=3)
+    file_size_limit(20_000)
+    with pytest.raises(CheckpointError, match=r"could not write checkpoint .*step-000000002\.pt: File too large; "
+                                              r"the checkpoints saved before are kept \(step-000000001\.pt\)"):
+        save_checkpoint(tmp_path, tiny(2, 100_000), keep=3)
+    assert latest_checkpoint(tmp_path) == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == [good.name]
+
+
+def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path):
+    """On a real 256 KiB tmpfs (needs root to mount; skipped otherwise)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        good = save_checkpoint(disk, tiny(1, 100), keep=3)
+        with pytest.raises(CheckpointError, match=r"No space left on device; the checkpoints saved before are kept"):
+            save_checkpoint(disk, tiny(2, 200_000), keep=3)
+        assert latest_checkpoint(disk) == good
+        assert sorted(p.name for p in disk.iterdir()) == [good.name]
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_symlinked_checkpoint_is_refused_in_one_line(tmp_path):
+    good = save_checkpoint(tmp_path / "elsewhere", tiny(1), keep=3)
+    (tmp_path / "run").mkdir()
+    for target in (good, "/etc/passwd"):
+        link = tmp_path / "run" / "step-000000002.pt"
+        link.unlink(missing_ok=True)
+        link.symlink_to(target)
+        with pytest.raises(CheckpointError, match=r"is a symbolic link \(to .*\); gankit reads only checkpoint files"):
+            load_checkpoint(link)
+        assert latest_checkpoint(tmp_path / "run") is None
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"step": -5}, "claims step -5"),
+    ({"model": {"w": torch.tensor([1.0, float("nan")])}}, "weight w holds NaN"),
+    ({"model": {"w": torch.tensor([float("inf")])}}, "weight w holds NaN or infinite"),
+    ({"model": {"w": [1.0]}}, "weights hold a list under 'w'"),
+    ({"data_shape": [0, -1]}, "is not a shape"),
+    ({"step": 1.5}, "entry 'step' is a float"),
+    ({"model_name": 3}, "entry 'model_name' is a int"),
+    ({"rng": [1, 2]}, "'rng' is not a list of random states"),
+    ({"lr_scale": float("nan")}, "must be finite"),
+])
+def test_entries_that_lie_are_one_error(tmp_path, changes, message):
+    checkpoint = tiny(1)
+    for name, value in changes.items():
+        setattr(checkpoint, name, value)
+    path = tmp_path / "step-000000001.pt"  # written as a liar would: torch.save, not our writer
+    torch.save(checkpoint.payload(), path)
+    with pytest.raises(CheckpointError, match=message) as caught:
+        load_checkpoint(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_special_files_are_refused(tmp_path):
+    fifo = tmp_path / "step-000000001.pt"
+    os.mkfifo(fifo)
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        load_checkpoint(fifo)  # and never blocks waiting for a writer
+    (tmp_path / "dir.pt").mkdir()
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path / "dir.pt")

@@ -65,8 +65,8 @@ def test_two_ranks_match_one_process_with_twice_the_batch(tmp_path, monkeypatch)
         "model.d_norm=none", "train.batch_size=32", "train.checkpoint_every=6",
     ]
     Trainer(api.make_config("deterministic_wgan", overrides=overrides, steps=6), tmp_path / "one").fit()
-    two = load_checkpoint(tmp_path / "two-ranks" / "checkpoints" / "step-000000006.pt")["model"]
-    one = load_checkpoint(tmp_path / "one" / "checkpoints" / "step-000000006.pt")["model"]
+    two = load_checkpoint(tmp_path / "two-ranks" / "checkpoints" / "step-000000006.pt").model
+    one = load_checkpoint(tmp_path / "one" / "checkpoints" / "step-000000006.pt").model
     # Stated tolerance: float sums in another order (two half-batch means, then DDP's average).
     for key in one:
         assert torch.allclose(one[key], two[key], rtol=1e-4, atol=1e-6), key
@@ -79,9 +79,9 @@ def test_resume_from_a_two_rank_checkpoint(tmp_path, capsys):
     torchrun(str(WORKER), "resume", str(tmp_path))
     straight = load_checkpoint(tmp_path / "straight" / "checkpoints" / "step-000000006.pt")
     split = load_checkpoint(tmp_path / "split" / "checkpoints" / "step-000000006.pt")
-    assert len(straight["rng"]) == 2  # every rank's random state
-    for key in straight["model"]:  # 3 steps + resume + 3 steps == 6 steps, on 2 ranks, to the bit
-        assert torch.equal(straight["model"][key], split["model"][key]), key
+    assert len(straight.rng) == 2  # every rank's random state
+    for key in straight.model:  # 3 steps + resume + 3 steps == 6 steps, on 2 ranks, to the bit
+        assert torch.equal(straight.model[key], split.model[key]), key
     assert train_rows(tmp_path / "straight") == train_rows(tmp_path / "split")
     # One process can go on from it too (its random streams are re-seeded, and it says so).
     result = api.resume(tmp_path / "split", steps=8)

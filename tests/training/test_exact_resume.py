@@ -56,7 +56,32 @@ def test_resume_is_exact(name, tmp_path):
     assert resumed.step == straight.step == STEPS
     a, b = load_checkpoint(straight.checkpoint), load_checkpoint(resumed.checkpoint)
     for key in ("model", "optimizers", "stream", "rng"):
-        assert_same(a[key], b[key], key)
+        assert_same(getattr(a, key), getattr(b, key), key)
     losses = lambda run: [r for r in read_metrics(run) if r["kind"] == "train"]  # noqa: E731
     assert len(losses(tmp_path / "straight")) == STEPS
     assert losses(tmp_path / "straight") == losses(tmp_path / "split")
+
+
+def test_linear_lr_decay_falls_to_zero_and_resumes_exactly(tmp_path):
+    import shutil
+
+    decayed = config("gan", 4)
+    decayed.train.lr_decay, decayed.train.checkpoint_every = "linear", 2
+    straight = Trainer(decayed, tmp_path / "straight").fit()
+    state = load_checkpoint(straight.checkpoint)
+    for group in (g for opt in state["optimizers"].values() for g in opt["param_groups"]):
+        # the last step (index 3 of 4) ran at a quarter of the first learning rate
+        assert group["lr"] == pytest.approx(group["initial_lr"] / 4)
+    # An interrupted run: the same budget, resumed from the step-2 checkpoint.
+    shutil.copytree(tmp_path / "straight", tmp_path / "cut")
+    (tmp_path / "cut" / "checkpoints" / straight.checkpoint.name).unlink()
+    resumed = api.resume(tmp_path / "cut", steps=4)
+    assert_same(state["model"], load_checkpoint(resumed.checkpoint)["model"], "model")
+    assert_same(state["optimizers"], load_checkpoint(resumed.checkpoint)["optimizers"], "optimizers")
+
+
+def test_linear_lr_decay_needs_a_steps_budget():
+    from gankit.errors import GankitError
+
+    with pytest.raises(GankitError, match="train.lr_decay=linear decays to 0 at train.steps"):
+        api.make_config("gan", data="digits", minutes=1, overrides=["train.lr_decay=linear"])

@@ -84,7 +84,7 @@ def kill_and_resume(tmp_path: Path, kills: int, seed: int) -> dict[str, int]:
         assert 1 <= len(complete) <= KEEP + 1  # K kept, plus at most the one just renamed
         latest = latest_checkpoint(checkpoints)
         assert latest == complete[-1] and not latest.name.startswith(".")
-        expected = load_checkpoint(latest)["step"]
+        expected = load_checkpoint(latest).step
         process = start(run, resume=True)
         assert wait_for(lambda: process.stdout.readable(), process)
         line = process.stdout.readline()
@@ -102,9 +102,9 @@ def assert_same_as_uninterrupted(tmp_path: Path) -> None:
     straight = Trainer(api.make_config("gan", data="digits", steps=STEPS, overrides=overrides), tmp_path / "straight").fit()
     a = load_checkpoint(straight.checkpoint)
     b = load_checkpoint(latest_checkpoint(tmp_path / "run" / "checkpoints"))
-    assert a["step"] == b["step"] == STEPS
-    for key in a["model"]:
-        assert torch.equal(a["model"][key], b["model"][key]), key
+    assert a.step == b.step == STEPS
+    for key in a.model:
+        assert torch.equal(a.model[key], b.model[key]), key
     losses = lambda run: [r for r in read_metrics(run) if r["kind"] == "train"]  # noqa: E731
     assert [r["step"] for r in losses(tmp_path / "run")] == list(range(1, STEPS + 1))  # every row, once
     assert losses(tmp_path / "run") == losses(tmp_path / "straight")
@@ -135,7 +135,7 @@ def test_ctrl_c_saves_a_checkpoint_and_the_run_resumes_to_the_end(tmp_path):
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGINT and "checkpoint saved" in err
-    saved = load_checkpoint(latest_checkpoint(run / "checkpoints"))["step"]
+    saved = load_checkpoint(latest_checkpoint(run / "checkpoints")).step
     assert 0 < saved < STEPS
     process = start(run, resume=True)
     out, err = process.communicate(timeout=120)

@@ -39,8 +39,8 @@ def test_resume_continues_exactly(tmp_path, model):
     assert resumed.step == 8
     a = load_checkpoint(straight.checkpoint)
     b = load_checkpoint(resumed.checkpoint)
-    for key in a["model"]:
-        assert torch.equal(a["model"][key], b["model"][key]), key
+    for key in a.model:
+        assert torch.equal(a.model[key], b.model[key]), key
     losses = lambda run: [r for r in read_metrics(run) if r["kind"] == "train"]  # noqa: E731
     assert losses(tmp_path / "a") == losses(tmp_path / "b")
 
@@ -56,7 +56,7 @@ def test_existing_run_is_never_overwritten(tmp_path):
     Trainer(tiny_config(**{"train.steps": 2}), tmp_path / "run").fit()
     with pytest.raises(GankitError, match="already holds a run"):
         Trainer(tiny_config(**{"train.steps": 2}), tmp_path / "run")
-    with pytest.raises(GankitError, match="no complete checkpoint.*without --resume"):
+    with pytest.raises(GankitError, match="no usable checkpoint.*without --resume"):
         Trainer(tiny_config(**{"train.steps": 2}), tmp_path / "empty", resume=True)
 
 
@@ -101,8 +101,8 @@ def test_non_finite_loss_rolls_back_with_a_lower_learning_rate(tmp_path, monkeyp
     result = Trainer(tiny_config(**{"train.steps": 8, "train.on_nan": "rollback"}), tmp_path / "run").fit()
     assert result.step == 8 and "rolled back to step-000000004.pt with learning rates x0.5" in capsys.readouterr().out
     state = load_checkpoint(result.checkpoint)
-    assert state["nan_rollbacks"] == 1 and state["lr_scale"] == 0.5
-    assert all(group["lr"] == 1e-4 for opt in state["optimizers"].values() for group in opt["param_groups"])
+    assert state.nan_rollbacks == 1 and state.lr_scale == 0.5
+    assert all(group["lr"] == 1e-4 for opt in state.optimizers.values() for group in opt["param_groups"])
     assert [r["step"] for r in read_metrics(tmp_path / "run") if r["kind"] == "train"] == [2, 4, 6, 8]
 
 

@@ -59,8 +59,8 @@ def test_loop_resumes_exactly_in_half_precision(tmp_path, precision):
     Trainer(tiny_config(data="digits", **extra, **{"train.steps": 4}), tmp_path / "b").fit()
     resumed = Trainer(tiny_config(data="digits", **extra, **{"train.steps": 8}), tmp_path / "b", resume=True).fit()
     a, b = load_checkpoint(straight.checkpoint), load_checkpoint(resumed.checkpoint)
-    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
-    assert set(a["grad_scalers"]) == ({"g", "d"} if precision == "16-mixed" else set())
+    assert all(torch.equal(a.model[k], b.model[k]) for k in a.model)
+    assert set(a.grad_scalers) == ({"g", "d"} if precision == "16-mixed" else set())
 
 
 def test_channels_last_trains_and_loads_into_a_plain_model(tmp_path):
@@ -70,7 +70,7 @@ def test_channels_last_trains_and_loads_into_a_plain_model(tmp_path):
     conv = next(p for p in trainer.model.discriminator.parameters() if p.dim() == 4)
     assert conv.is_contiguous(memory_format=torch.channels_last)
     plain = tiny_model("gan", trainer.data.shape)
-    plain.load_state_dict(load_checkpoint(result.checkpoint)["model"])
+    plain.load_state_dict(load_checkpoint(result.checkpoint).model)
 
 
 def test_unknown_precision_is_a_clear_error():

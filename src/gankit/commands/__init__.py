@@ -42,15 +42,35 @@ def seed(text: str) -> int:
     return value
 
 
+def positive(text: str) -> int:
+    """A count that must be at least 1 (0 never silently means 'the default')."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+MAX_SEEDS = 10_000  # rows, columns or path points of one figure
+
+
 def seed_list(text: str, flag: str) -> list[int]:
     """'1,2,3', '0-5' or a mix ('0-2,7') -> a list of seeds."""
-    seeds = []
+    ranges = []
     try:
         for part in filter(None, (p.strip() for p in text.split(","))):
             first, dash, last = part.partition("-")
-            seeds += list(range(int(first), int(last) + 1)) if dash else [int(first)]
+            ranges.append(range(int(first), int(last) + 1) if dash else range(int(first), int(first) + 1))
     except ValueError:
         raise GankitError(f"{flag} takes seeds like 1,2,3 or 0-5, got {text!r}") from None
+    count = sum(map(len, ranges))
+    if count > MAX_SEEDS:  # counted before any list is built: '0-999999999' is one line, not a MemoryError
+        raise GankitError(f"{flag} names {count:,} seeds; a figure takes at most {MAX_SEEDS:,}")
+    seeds = [seed for seeds in ranges for seed in seeds]
+    if any(not 0 <= seed < 2**32 for seed in seeds):
+        raise GankitError(f"{flag}: seeds must be in 0..{2**32 - 1}")
     if not seeds:
         raise GankitError(f"{flag} names no seed")
     return seeds

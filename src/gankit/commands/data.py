@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from gankit.commands import Verb, seed
+from gankit.commands import Verb, class_list, seed
+from gankit.outputs import output_file
 
 EXAMPLES = """examples:
   gankit data digits --preview digits.png
@@ -31,18 +31,19 @@ def arguments(data: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.config import DataConfig, parse_list
+    out = output_file(args.preview, {".png"}, "--preview") if args.preview else None
+    classes = class_list(args.classes, "--classes")
+
+    from gankit.config import DataConfig
     from gankit.data import describe, load_data, preview_grid
     from gankit.report.plots import plot_points, save_image_grid
 
-    classes = [int(c) for c in parse_list(args.classes, "--classes")] if args.classes else None
     config = DataConfig(
         spec=args.spec, image_size=args.size, channels=args.channels, classes=classes, split=args.split, seed=args.seed
     )
     data = load_data(config)
     print(describe(data))
-    if args.preview:
-        out = Path(args.preview)
+    if out is not None:
         if data.kind == "points":
             plot_points(data.x[:2500], out, data.modes, title=data.name)
         else:

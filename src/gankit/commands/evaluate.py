@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from gankit.commands import Verb, seed
+from gankit.commands import Verb, positive, seed
 from gankit.errors import GankitError
+from gankit.outputs import output_file
+from gankit.rundir import RunDirectory
 
 EXAMPLES = """examples:
   gankit eval runs/ring                   # mode coverage for toy mixtures, writes RUN/eval.json
@@ -29,7 +30,7 @@ def arguments(evaluate: argparse.ArgumentParser) -> None:
         "--set", metavar="data.KEY=VALUE", action="append", default=[], dest="overrides",
         help="change the real data's settings, e.g. --set data.split=test (repeatable)",
     )
-    evaluate.add_argument("--n", type=int, help="samples to draw (default: the run's train.eval_samples, 2500)")
+    evaluate.add_argument("--n", type=positive, help="samples to draw (default: the run's train.eval_samples, 2500)")
     evaluate.add_argument("--seed", type=seed, default=0, help="seed of the samples and the real halves (default 0)")
     evaluate.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
 
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     for item in args.overrides:
         if not item.startswith("data."):
             raise GankitError(f"eval --set changes only data.* settings, not {item.split('=')[0]}")
+    out = output_file(RunDirectory(args.run).evaluation, {".json"}, "the run's eval.json")
 
     from gankit import api
     from gankit.config import DataConfig, apply_overrides, from_dict
@@ -65,16 +67,13 @@ def run(args: argparse.Namespace) -> int:
     detector = isinstance(model, AnomalyScorer)
     score_hint = f"{config.model_name} is an anomaly detector: score its test images with 'gankit score {args.run}'"
     if not results:
-        why = "; ".join(evaluator.skipped.values()) if "all" in evaluator.skipped else (
-            score_hint if detector else features_hint(data))
-        raise GankitError(f"no metric applies to {config.model_name} on {data.name}; {why}")
+        raise GankitError(f"no metric applies to {config.model_name} on {data.name}; "
+                          + (score_hint if detector else features_hint(data)))
     print(f"{evaluator.num_samples} samples vs {data.name}, features: {evaluator.features_name}")
     print_scores(results)
-    out = Path(args.run) / "eval.json"
     write_json(out, evaluator.record(model.step, results))
     print(f"wrote {out}")
-    if (Path(args.run) / "config.yaml").is_file():
-        print(f"updated {write_report(Path(args.run))}")
+    print(f"updated {write_report(RunDirectory(args.run).path)}")
     if detector:
         print(f"note: {score_hint}")
     return 0

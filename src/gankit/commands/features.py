@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from gankit.commands import Verb
+from gankit.commands import Verb, positive
 from gankit.errors import GankitError
 
 EXAMPLES = """examples:
@@ -24,7 +24,7 @@ def arguments(features: argparse.ArgumentParser) -> None:
     features.add_argument("--data", metavar="SPEC", help="labelled image data (train)")
     features.add_argument("--size", type=int, help="image size in pixels, as the runs use it (train)")
     features.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB (train)")
-    features.add_argument("--epochs", type=int, help="training epochs (train; default 3, more for small data sets)")
+    features.add_argument("--epochs", type=positive, help="training epochs (train; default 3, more for small data sets)")
     features.add_argument("--device", default="cpu", help="cpu (default), cuda or auto (train)")
     features.add_argument("--if-missing", action="store_true",
                           help="train only when no classifier for this data, size and channels is cached (train)")
@@ -40,8 +40,6 @@ def run(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> None:
     if not args.data:
         raise GankitError("features train needs --data SPEC (a labelled image data set)")
-    if args.epochs is not None and args.epochs <= 0:
-        raise GankitError(f"--epochs must be > 0, got {args.epochs}")
 
     from gankit.config import DataConfig
     from gankit.metrics.features.classifier import cached_classifier, train_classifier

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from gankit.commands import Verb
+from gankit.outputs import output_file
 
 EXAMPLES = """examples:
   gankit report runs/ring                  # writes runs/ring/report.html
@@ -18,9 +19,11 @@ def arguments(report: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = output_file(args.out, {".html", ".htm"}) if args.out else None
+
     from gankit.report.html import write_report
 
-    print(f"wrote {write_report(Path(args.run), Path(args.out) if args.out else None)}")
+    print(f"wrote {write_report(Path(args.run), out)}")
     return 0
 
 

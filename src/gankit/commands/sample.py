@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gankit.commands import Verb, checkpoint_arguments, seed
+from gankit.commands import Verb, checkpoint_arguments, positive, seed
 from gankit.errors import GankitError
+from gankit.outputs import output_file, output_folder
 
 EXAMPLES = """examples:
   gankit sample runs/ring --n 2500 --out ring.png
@@ -18,11 +19,12 @@ EXAMPLES = """examples:
 
 def arguments(sample: argparse.ArgumentParser) -> None:
     sample.add_argument("run", help="run directory")
-    sample.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--n", type=positive, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=seed, default=0, help="seed of the latents (default 0)")
     sample.add_argument("--out", help="output file or folder (default RUN/sample-seedS.png)")
-    sample.add_argument("--format", choices=["png", "npy", "folder"], default="png",
-                        help="png: one grid (a scatter plot for 2-D data); npy: an array; folder: one PNG each")
+    sample.add_argument("--format", choices=["png", "npy", "folder"],
+                        help="png (default; npy when --out ends in .npy): one grid (a scatter plot for 2-D data); "
+                             "npy: an array; folder: one PNG each (npy and folder stream to disk in batches)")
     checkpoint_arguments(sample)
     sample.add_argument("--truncation", type=float, metavar="PSI",
                         help="truncation trick: pull latents towards the mean by PSI (1 = off; stylegan)")
@@ -31,33 +33,21 @@ def arguments(sample: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.n <= 0:
-        raise GankitError(f"--n must be > 0, got {args.n}")
-
-    import numpy as np
-    import torch
+    fmt = args.format or ("npy" if args.out and Path(args.out).suffix.lower() == ".npy" else "png")
+    suffix = {"png": ".png", "npy": ".npy", "folder": ""}[fmt]
+    out = Path(args.out) if args.out else Path(args.run) / f"sample{'s' if not suffix else ''}-seed{args.seed}{suffix}"
+    out = output_file(out, {suffix}) if suffix else output_folder(out)
 
     from gankit import api
     from gankit.capabilities import Sampler
-    from gankit.report.plots import save_image_grid, save_samples
+    from gankit.sampling import check_sample_request, write_samples
 
     model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
     if not isinstance(model, Sampler):
         raise GankitError(f"{model.name} models cannot sample; they {', '.join(model.capabilities())}")
     options = _sample_options(model, truncation=args.truncation, cutoff=args.cutoff)
-    samples = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed), **options).cpu()
-    default = {"png": f"sample-seed{args.seed}.png", "npy": f"sample-seed{args.seed}.npy", "folder": f"samples-seed{args.seed}"}
-    out = Path(args.out) if args.out else Path(args.run) / default[args.format]
-    if args.format == "npy":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        np.save(out, samples.numpy())
-    elif args.format == "folder":
-        if samples.dim() != 4:
-            raise GankitError("--format folder writes images; this model makes points: use png or npy")
-        for i, image in enumerate(samples):
-            save_image_grid(image[None], out / f"{i:06d}.png", nrow=1, min_size=0)  # native size
-    else:
-        save_samples(samples, out, _modes_of(model), title=f"{args.n} samples")
+    check_sample_request(tuple(model.data_shape), args.n, fmt, out)
+    write_samples(model, args.n, fmt, out, seed=args.seed, options=options, modes=_modes_of(model))
     print(f"wrote {args.n} samples to {out}")
     return 0
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 
-from gankit.commands import Verb, class_list, protocol_arguments
+from gankit.commands import Verb, class_list, positive, protocol_arguments
+from gankit.outputs import output_file, output_folder
 
 EXAMPLES = """examples:
   gankit train ganomaly --data mnist:../shared/data/mnist --set data.anomaly_classes=3 --out runs/g3
@@ -28,23 +31,36 @@ def arguments(score: argparse.ArgumentParser) -> None:
     limit.add_argument("--threshold", type=float, help="decision threshold in normalised units (default 0.5, "
                        "which is the run's threshold_quantile of held-out normal scores)")
     limit.add_argument("--quantile", type=float, help="threshold at this quantile of held-out normal scores instead")
-    score.add_argument("--batch-size", type=int, help="images per scoring batch (default model.score_batch_size)")
+    score.add_argument("--batch-size", type=positive, help="images per scoring batch (default model.score_batch_size)")
     score.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
 
 
 def run(args: argparse.Namespace) -> int:
     normal_classes = class_list(args.normal_classes, "--normal-classes")
     anomaly_classes = class_list(args.anomaly_classes, "--anomaly-classes")
+    output_file(args.out, {".csv"})
+    if args.maps:
+        output_folder(args.maps, "--maps")
 
     from gankit import api
+    from gankit.metrics.anomaly import BASELINE_SUFFIX
 
-    result = api.score(
-        args.run, data=args.data, out=args.out, maps=args.maps, threshold=args.threshold, quantile=args.quantile,
-        normal_classes=normal_classes, anomaly_classes=anomaly_classes, batch_size=args.batch_size, device=args.device,
-    )
-    width = max(map(len, result.metrics))
-    for key, value in result.metrics.items():
-        print(f"{key:<{width}}  {value:.4g}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = api.score(
+            args.run, data=args.data, out=args.out, maps=args.maps, threshold=args.threshold, quantile=args.quantile,
+            normal_classes=normal_classes, anomaly_classes=anomaly_classes, batch_size=args.batch_size, device=args.device,
+        )
+    for warning in caught:
+        print(f"gankit: warning: {warning.message}", file=sys.stderr)
+    shown = {k: v for k, v in result.metrics.items() if not k.endswith(BASELINE_SUFFIX)}
+    width = max(map(len, shown))
+    for key, value in shown.items():
+        baseline = result.metrics.get(key + BASELINE_SUFFIX)
+        beside = "" if baseline is None else f"  (trivial baseline {baseline:.4g})"
+        print(f"{key:<{width}}  {value:.4g}{beside}")
+    if result.threshold_note:
+        print(result.threshold_note)
     for kind, path in result.files.items():
         print(f"{kind}: {path}")
     return 0

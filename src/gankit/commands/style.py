@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gankit.commands import Verb, checkpoint_arguments, seed_list
+from gankit.commands import Verb, checkpoint_arguments, positive, seed_list
+from gankit.outputs import output_file
 
 
 def _style_arguments(sub: argparse.ArgumentParser) -> None:
@@ -15,12 +16,18 @@ def _style_arguments(sub: argparse.ArgumentParser) -> None:
     checkpoint_arguments(sub)
 
 
-def _style_model(args: argparse.Namespace):
+def _style_model(args: argparse.Namespace, images: int):
+    """The run's style model, once the ``images`` a figure draws are known to fit in memory."""
+    import math
+
     from gankit import api
+    from gankit.memory import check_fits
     from gankit.report.style import require_style_model
 
     model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
     require_style_model(model)
+    check_fits(4 * images * 4 * math.prod(model.data_shape), f"a figure of {images} images",
+               "ask for fewer seeds, steps or draws")
     return model
 
 
@@ -35,9 +42,10 @@ def run_mix(args: argparse.Namespace) -> int:
     from gankit.report.plots import save_image_grid
     from gankit.report.style import style_mixing_grid
 
+    out = output_file(args.out or Path(args.run) / f"style-mix-{args.layers}.png", {".png"})
     rows, cols = seed_list(args.rows, "--rows"), seed_list(args.cols, "--cols")
-    images, nrow = style_mixing_grid(_style_model(args), rows, cols, args.layers, args.truncation)
-    out = Path(args.out) if args.out else Path(args.run) / f"style-mix-{args.layers}.png"
+    model = _style_model(args, images=(len(rows) + 1) * (len(cols) + 1))
+    images, nrow = style_mixing_grid(model, rows, cols, args.layers, args.truncation)
     # The top row holds the destinations (column seeds), the left column the sources (row seeds).
     save_image_grid(images, out, nrow=nrow, rows=["dest.", *(f"seed {r}" for r in rows)],
                     cols=["source", *(f"seed {c}" for c in cols)])
@@ -48,22 +56,29 @@ def run_mix(args: argparse.Namespace) -> int:
 def interpolate_arguments(interpolate: argparse.ArgumentParser) -> None:
     _style_arguments(interpolate)
     interpolate.add_argument("--space", choices=["z", "w"], default="w", help="latent space (default w)")
-    interpolate.add_argument("--steps", type=int, default=8, help="images per pair of seeds (default 8)")
+    interpolate.add_argument("--steps", type=positive, default=8, help="images per pair of seeds (default 8)")
     interpolate.add_argument("--seeds", default="0,1,2,3", metavar="SEEDS", help="the path, e.g. 0,1,2,3 or 0-3")
     interpolate.add_argument("--gif", action="store_true", help="a looping GIF through the seeds instead of a grid")
+    interpolate.add_argument("--latents", metavar="FILES",
+                             help="walk between projected images instead: latent files of gankit project, A,B[,...] "
+                             "(any generator family)")
 
 
 def run_interpolate(args: argparse.Namespace) -> int:
     from gankit.report.plots import save_image_grid
     from gankit.report.style import interpolation_frames, interpolation_grid, save_gif
 
+    if args.latents:
+        from gankit.commands.latent import run_walk
+
+        return run_walk(args)
+    suffix = ".gif" if args.gif else ".png"
+    out = output_file(args.out or Path(args.run) / f"interpolate-{args.space}{suffix}", {suffix})
     seeds = seed_list(args.seeds, "--seeds")
-    model = _style_model(args)
+    model = _style_model(args, images=len(seeds) * args.steps)
     if args.gif:
-        out = Path(args.out) if args.out else Path(args.run) / f"interpolate-{args.space}.gif"
         save_gif(interpolation_frames(model, seeds, args.space, args.steps, args.truncation), out)
     else:
-        out = Path(args.out) if args.out else Path(args.run) / f"interpolate-{args.space}.png"
         images, nrow = interpolation_grid(model, seeds, args.space, args.steps, args.truncation)
         save_image_grid(images, out, nrow=nrow, rows=[f"{a} to {b}" for a, b in zip(seeds[:-1], seeds[1:])])
     print(f"wrote the {args.space}-space interpolation to {out}")
@@ -73,17 +88,18 @@ def run_interpolate(args: argparse.Namespace) -> int:
 def noise_arguments(noise: argparse.ArgumentParser) -> None:
     _style_arguments(noise)
     noise.add_argument("--seeds", default="0-3", metavar="SEEDS", help="one row per seed (default 0-3)")
-    noise.add_argument("--draws", type=int, default=64, help="noise draws for the standard deviation (default 64)")
-    noise.add_argument("--show", type=int, default=5, help="draws shown per row (default 5)")
+    noise.add_argument("--draws", type=positive, default=64, help="noise draws for the standard deviation (default 64)")
+    noise.add_argument("--show", type=positive, default=5, help="draws shown per row (default 5)")
 
 
 def run_noise(args: argparse.Namespace) -> int:
     from gankit.report.plots import save_image_grid
     from gankit.report.style import noise_figure
 
+    out = output_file(args.out or Path(args.run) / "noise.png", {".png"})
     seeds = seed_list(args.seeds, "--seeds")
-    images, nrow = noise_figure(_style_model(args), seeds, args.draws, args.show, truncation=args.truncation)
-    out = Path(args.out) if args.out else Path(args.run) / "noise.png"
+    model = _style_model(args, images=len(seeds) * (args.draws + args.show + 2))
+    images, nrow = noise_figure(model, seeds, args.draws, args.show, truncation=args.truncation)
     save_image_grid(images, out, nrow=nrow, rows=[f"seed {s}" for s in seeds],
                     cols=[*(f"noise {i + 1}" for i in range(args.show)), "no noise", "std"])
     print(f"wrote the noise figure ({args.show} draws, no noise, per-pixel std over {args.draws}) to {out}")
@@ -98,10 +114,11 @@ STYLE_MIX = Verb(
     mix_arguments, run_mix,
 )
 INTERPOLATE = Verb(
-    "interpolate", "Interpolate between seeds in Z (slerp) or W (lerp): a grid or a GIF.",
+    "interpolate", "Interpolate between seeds in Z (slerp) or W (lerp), or between projected images (--latents).",
     """examples:
   gankit interpolate runs/style --space w --steps 8 --seeds 0,1,2,3 --out walk.png
-  gankit interpolate runs/style --space z --steps 24 --gif --out walk.gif""",
+  gankit interpolate runs/style --space z --steps 24 --gif --out walk.gif
+  gankit interpolate runs/mnist --latents projected/a.safetensors,projected/b.safetensors   # from gankit project""",
     interpolate_arguments, run_interpolate,
 )
 NOISE = Verb(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from gankit.commands import Verb, class_list, protocol_arguments, seed
 from gankit.commands.evaluate import print_scores
 from gankit.errors import GankitError
+from gankit.outputs import output_folder
 
 EXAMPLES = """examples:
   gankit train gan                                   # digits, the packaged defaults
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         )
         if not args.out and launched_by_torchrun():
             raise GankitError("under torchrun give --out DIR, so that every process uses the same run directory")
-        run_dir = Path(args.out) if args.out else api.default_run_dir(config)
+        run_dir = output_folder(args.out) if args.out else api.default_run_dir(config)
         result = Trainer(config, run_dir).fit()
     close_process_group()
     if not is_main_process():

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from gankit.commands import Verb, checkpoint_arguments
+from gankit.commands import Verb, checkpoint_arguments, positive
 from gankit.errors import GankitError
+from gankit.outputs import output_folder
 
 EXAMPLES = """examples:
   gankit translate runs/facades labels/ --direction a2b --out photos/
@@ -22,11 +22,15 @@ def arguments(translate: argparse.ArgumentParser) -> None:
     translate.add_argument("--out", required=True, metavar="DIR", help="output folder (folder inputs keep their layout)")
     translate.add_argument("--grid", action="store_true",
                            help="write input | translation | reconstruction side by side")
-    translate.add_argument("--size", type=int, help="resize inputs to this size (default: the training size)")
+    translate.add_argument("--size", type=positive, help="resize inputs to this size (default: the training size)")
+    translate.add_argument("--overwrite", action="store_true",
+                           help="allow writing over input files (refused by default, as is --out being an input folder)")
     checkpoint_arguments(translate)
 
 
 def run(args: argparse.Namespace) -> int:
+    out = output_folder(args.out)
+
     from gankit import api
     from gankit.capabilities import Translator
     from gankit.translation import translate_files
@@ -34,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
     model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
     if not isinstance(model, Translator):
         raise GankitError(f"{model.name} models cannot translate; they {', '.join(model.capabilities())}")
-    out = Path(args.out)
-    written = translate_files(model, args.inputs, args.direction, out, grid=args.grid, size=args.size)
+    written = translate_files(model, args.inputs, args.direction, out, grid=args.grid, size=args.size,
+                              overwrite=args.overwrite)
     print(f"wrote {len(written)} {'comparisons' if args.grid else 'translations'} ({args.direction}) to {out}")
     return 0
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ from torch import Tensor
 from torchvision.transforms import InterpolationMode
 
 from gankit.errors import GankitError
+from gankit.memory import check_fits
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 GREY_MODES = frozenset({"1", "L", "LA", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
@@ -46,23 +48,25 @@ class Header:
 
 
 @contextmanager
-def open_image(path: Path) -> Iterator[Image.Image]:
-    """``Image.open`` that refuses, before decoding a pixel, any image over PIL's
-    ``Image.MAX_IMAGE_PIXELS``: PIL itself only warns up to twice that limit and
-    would decode such a possible decompression bomb. Callers that want quiet should
+def open_image(path: Path | BinaryIO, max_pixels: int | None = None) -> Iterator[Image.Image]:
+    """``Image.open`` (of a file or a file object) that refuses, before decoding a pixel, any image
+    over ``max_pixels`` (default PIL's ``Image.MAX_IMAGE_PIXELS``): PIL itself only warns up to twice
+    that limit and would decode such a possible decompression bomb. Callers that want quiet should
     silence ``Image.DecompressionBombWarning`` (not here: warning filters are
     process-wide and the loaders call this from threads)."""
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     with Image.open(path) as image:
         width, height = image.size
-        if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
-            raise TooLargeError(f"{width}x{height} pixels is over PIL's Image.MAX_IMAGE_PIXELS")
+        if limit is not None and width * height > limit:
+            named = "PIL's Image.MAX_IMAGE_PIXELS" if max_pixels is None else f"the limit of {limit} pixels"
+            raise TooLargeError(f"{width}x{height} pixels is over {named}")
         yield image
 
 
-def read_header(path: Path) -> Header:
+def read_header(path: Path | BinaryIO, max_pixels: int | None = None) -> Header:
     """Size and greyness from the file header; raises one of DECODE_ERRORS for non-images
-    and :class:`TooLargeError` for images over PIL's pixel limit."""
-    with open_image(path) as image:
+    and :class:`TooLargeError` for images over the pixel limit (see ``open_image``)."""
+    with open_image(path, max_pixels) as image:
         return Header(*image.size, _is_grey(image))
 
 
@@ -73,9 +77,9 @@ def _is_grey(image: Image.Image) -> bool:
     return image.mode in GREY_MODES
 
 
-def decode_file(path: Path, channels: int, size: int) -> Tensor:
+def decode_file(path: Path | BinaryIO, channels: int, size: int, max_pixels: int | None = None) -> Tensor:
     """uint8 [channels, size, size]: shorter side resized to ``size``, then centre-cropped."""
-    with open_image(path) as image:
+    with open_image(path, max_pixels) as image:
         image = ImageOps.exif_transpose(image)  # camera photos store rotation as a tag
         pixels = to_mode(image, "L" if channels == 1 else "RGB")
     array = np.array(pixels, dtype=np.uint8)  # [H, W] or [H, W, 3]
@@ -118,6 +122,9 @@ def to_signed(image: Tensor) -> Tensor:
 
 def grey_to_signed(x: Tensor, size: int, channels: int | None) -> Tensor:
     """[N, C, size, size] in [-1, 1] from grey float images [N, 1, H, W] in [0, 1]."""
+    # The resize, the clamp and the RGB copy each hold a full set: refuse what cannot fit, up front.
+    check_fits(3 * x.shape[0] * (channels or 1) * size * size * 4, f"{x.shape[0]} images of {size} x {size} pixels",
+               "lower data.image_size")
     x = resize_batch(x, size).clamp(0.0, 1.0).mul_(2.0).sub_(1.0)  # antialiased bilinear can overshoot
     return x.repeat(1, 3, 1, 1) if channels == 3 else x  # [N, C, size, size]
 
@@ -142,3 +149,24 @@ def model_images(x: Tensor | np.ndarray, channels: int, size: int | None, where:
     if bad:
         raise GankitError(f"{where}: the images hold {bad} NaN or infinite value(s)")
     return x.float()
+
+
+def find_images(inputs: list[str | Path]) -> list[tuple[Path, Path]]:
+    """(file, output name) for every image among ``inputs``; folders are searched recursively
+    and keep their layout below the folder, so equal names in different folders never collide."""
+    found: list[tuple[Path, Path]] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            files = sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+            found += [(p, p.relative_to(item).with_suffix(".png")) for p in files]
+        elif item.is_file():
+            found.append((item, Path(item.stem + ".png")))
+        else:
+            raise GankitError(f"input not found: {item}")
+    if not found:
+        raise GankitError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {', '.join(map(str, inputs))}")
+    names = [name for _, name in found]
+    if len(set(names)) != len(names):
+        duplicate = next(name for name in names if names.count(name) > 1)
+        raise GankitError(f"two inputs would both be written as {duplicate}; give them separately")
+    return found

@@ -22,6 +22,7 @@ from gankit.config import DataConfig
 from gankit.data.dataset import Data, existing_dir, keep_classes
 from gankit.data.idx import read_idx
 from gankit.data.images import grey_to_signed
+from gankit.rundir import gankit_home
 from gankit.errors import GankitError
 
 NATIVE_SIZE = 28
@@ -49,8 +50,7 @@ IDX_SETS = {
 
 def cache_dir(name: str) -> Path:
     """Where ``name`` is looked for when the spec names no folder: $GANKIT_HOME or ~/.cache/gankit."""
-    home = os.environ.get("GANKIT_HOME") or "~/.cache/gankit"
-    return Path(home).expanduser() / "data" / name
+    return gankit_home() / "data" / name
 
 
 def download(name: str, folder: Path) -> None:

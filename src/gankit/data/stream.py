@@ -23,7 +23,9 @@ from gankit.errors import GankitError
 
 PART_SEED_OFFSET = 7919  # decorrelates the two domains' shuffles under one run seed (UnpairedStream)
 
-SEED_STRIDE = 1_000_003  # runs with nearby seeds share no epoch order for a million epochs
+# The one seed stride: epoch orders (seed * stride + epoch) and per-rank seeds (seed + stride * rank)
+# of runs with nearby seeds stay apart for a million epochs or ranks.
+SEED_STRIDE = 1_000_003
 
 
 class BatchStream:

@@ -8,7 +8,7 @@ large it is, so a method that finds the small defects scores higher than
 pixel AUROC would say. The curve is exact: pixels are sorted once and every
 distinct score is a threshold.
 
-    image = image_metrics(scores, is_anomaly)     # {"auroc": ..., "auprc": ..., "best_f1": ..., ...}
+    image = image_metrics(scores, is_anomaly)     # {"auroc": ..., "auprc": ..., "best_f1": ..., "auprc_baseline": ...}
     pixel = pixel_metrics(maps, masks)            # {"pixel_auroc": ..., "aupro": ...}
     aupro(maps, masks, fpr_limit=0.3)
 """
@@ -23,6 +23,7 @@ from torch import Tensor
 from gankit.errors import GankitError
 
 FPR_LIMIT = 0.3  # MVTec AD integrates the PRO curve up to 30% false-positive rate
+BASELINE_SUFFIX = "_baseline"  # a metric's trivial baseline, reported beside it
 
 
 def _numpy(values: Tensor | np.ndarray) -> np.ndarray:
@@ -30,7 +31,9 @@ def _numpy(values: Tensor | np.ndarray) -> np.ndarray:
 
 
 def image_metrics(scores: Tensor | np.ndarray, is_anomaly: Tensor | np.ndarray) -> dict[str, float]:
-    """AUROC, AUPRC (average precision) and the F1 at the best threshold, in raw score units."""
+    """AUROC, AUPRC (average precision) and the F1 at the best threshold, in raw score units, with
+    the trivial baselines beside them: AUPRC of a random ranking (the share of anomalous images)
+    and the F1 of calling every image anomalous."""
     scores, labels = _numpy(scores).astype(np.float64), _numpy(is_anomaly).astype(bool)
     if labels.all() or not labels.any():
         raise GankitError("image metrics need both normal and anomalous images")
@@ -42,6 +45,8 @@ def image_metrics(scores: Tensor | np.ndarray, is_anomaly: Tensor | np.ndarray) 
         "auprc": float(average_precision_score(labels, scores)),
         "best_f1": float(f1[best]),
         "best_f1_threshold": float(thresholds[best]),
+        "auprc" + BASELINE_SUFFIX: float(labels.mean()),
+        "best_f1" + BASELINE_SUFFIX: float(2 * labels.mean() / (1 + labels.mean())),
     }
 
 

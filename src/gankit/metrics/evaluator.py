@@ -49,19 +49,12 @@ class Evaluator:
         self.data = data
         self.seed = seed
         self.batch_size = batch_size
-        # The floor needs two disjoint real halves of the same size as the sample set.
-        self.num_samples = min(num_samples, len(data) // 2)
+        self.num_samples = self.sample_count(data, num_samples)
         explicit = names is not None
         self.skipped: dict[str, str] = {}  # metric -> why it did not run (the report says so)
         if names == []:
             self.skipped["all"] = "train.eval_metrics is empty"
-        if self.num_samples < 10:
-            too_few = f"{data.name} holds {len(data)} examples; the metrics need at least 20"
-            if explicit:
-                raise GankitError(too_few)
-            # The default evaluation (end of training) is then skipped, not an error after the run.
-            self.skipped["all"], names = too_few, []
-        names = [n.strip() for n in names] if names is not None else [n for n, m in METRICS.items() if m.applies_to(model, data)]
+        names = [n.strip() for n in names] if explicit else [n for n, m in METRICS.items() if m.applies_to(model, data)]
         self.metrics = {name: get_metric(name) for name in names}
         for name, metric in self.metrics.items():
             if not metric.applies_to(model, data):
@@ -81,6 +74,16 @@ class Evaluator:
             self.extractor.to(_device_of(model))
         self._reference: SampleSet | None = None
         self._floor: dict[str, float] | None = None
+
+    @staticmethod
+    def sample_count(data: Data, num_samples: int) -> int:
+        """Samples an evaluation of ``data`` draws; a GankitError when the data set is too small.
+        The floor needs two disjoint real halves of the same size as the sample set."""
+        count = min(num_samples, len(data) // 2)
+        if count < 10:
+            raise GankitError(f"{data.name} holds {len(data)} examples; the end-of-training evaluation needs "
+                              "at least 20 (two real halves of 10)")
+        return count
 
     def _missing(self, metric: SampleMetric | ModelMetric) -> str | None:
         """Why ``metric`` cannot run with this extractor, or None."""

@@ -27,14 +27,17 @@ import torch
 from torch import Tensor
 
 from gankit.capabilities import AnomalyOutput, AnomalyScorer, FinishesTraining, Reconstructor, TrainEndContext
-from gankit.config import OPEN_FRACTION, POSITIVE, Settings, setting
+from gankit.config import OPEN_FRACTION, POSITIVE, setting
 from gankit.data.images import model_images
 from gankit.errors import GankitError, note
+from gankit.files import write_text
 from gankit.models.base import GANModel
+from gankit.rundir import RunDirectory
+from gankit.models.tiling import Tiler, TilingConfig, image_scores
 
 
 @dataclass
-class DetectorConfig(Settings):
+class DetectorConfig(TilingConfig):
     """Settings every detector has, mixed into each one's config (in any order of the bases)."""
 
     threshold_quantile: float = setting(0.99, OPEN_FRACTION)  # default threshold: this quantile of held-out normal scores
@@ -42,6 +45,11 @@ class DetectorConfig(Settings):
     # Held-out normal images scored at the end of training (a fixed random subset when there
     # are more): bounds AnoGAN's calibration cost, whose every image needs a latent search.
     max_calibration_images: int = setting(2000, POSITIVE)
+
+
+def normalized(scores: Tensor, raw_threshold: float | Tensor, scale: float | Tensor) -> Tensor:
+    """sigmoid((s - t) / sigma): raw scores [N] -> (0, 1), with t itself at 0.5."""
+    return torch.sigmoid((scores - raw_threshold) / scale)
 
 
 def residual_map(x: Tensor, x_hat: Tensor) -> Tensor:
@@ -96,13 +104,20 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
 
     # --- scoring a whole set -----------------------------------------------------------------------
     def score_dataset(self, x: Tensor, batch_size: int | None = None) -> AnomalyOutput:
-        """anomaly_score over ``x`` [N, C, H, W] (any device, or a numpy array) in batches; results on the CPU."""
-        x = model_images(x, self.data_shape[0], self.data_shape[-1], "score_dataset")
+        """anomaly_score over ``x`` [N, C, H, W] (any device, or a numpy array) in batches; results on the CPU.
+        Images larger than the networks' input are scored by overlapping tiles (``models/tiling.py``);
+        the image score is ``config.image_score``."""
+        x = model_images(x, self.data_shape[0], None, "score_dataset")
         batch_size = batch_size or self.config.score_batch_size
-        outputs = [
-            self.anomaly_score(x[i : i + batch_size].to(self.device)).cpu() for i in range(0, x.shape[0], batch_size)
-        ]
-        return AnomalyOutput.cat(outputs)
+        if x.shape[-2:] == self.data_shape[-2:]:
+            output = AnomalyOutput.cat([
+                self.anomaly_score(x[i : i + batch_size].to(self.device)).cpu() for i in range(0, x.shape[0], batch_size)
+            ])
+        else:
+            tiler = Tiler(self.data_shape[-1], self.config.tile_stride)
+            output = AnomalyOutput(*tiler.score(self.anomaly_score, x.cpu(), batch_size, self.device))
+        output.scores = image_scores(output.scores, output.maps, self.config.image_score, self.config.top_k)
+        return output
 
     # --- calibration and normalisation ---------------------------------------------------------
     @property
@@ -126,11 +141,14 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
             raise GankitError(f"the threshold quantile must be in (0, 1), got {quantile}")
         return torch.quantile(self._require_calibration(), quantile).item()
 
+    def normalization(self) -> tuple[float, float]:
+        """(raw threshold t, scale sigma) of ``normalize``: what an exported detector embeds."""
+        normal = self._require_calibration()
+        return self.raw_threshold(), max(normal.std().item() if normal.numel() > 1 else 0.0, 1e-12)
+
     def normalize(self, scores: Tensor) -> Tensor:
         """Raw scores [N] -> (0, 1); the default threshold maps to 0.5."""
-        normal = self._require_calibration()
-        scale = max(normal.std().item() if normal.numel() > 1 else 0.0, 1e-12)
-        return torch.sigmoid((scores.cpu() - self.raw_threshold()) / scale)
+        return normalized(scores.cpu(), *self.normalization())
 
     def calibration_stats(self) -> dict[str, float]:
         normal = self._require_calibration()
@@ -163,8 +181,8 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
             chosen = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))
             x = x[chosen[: self.config.max_calibration_images]]
         stats = self.calibrate(x)
-        payload = {"source": f"{held_out.data.name} (calibration part)", **stats}
-        (context.run_dir / "normalization.json").write_text(json.dumps(payload, indent=2) + "\n")
+        payload = {"source": f"{held_out.data.name} (calibration part)", **stats, "scores": self.calibration_scores.tolist()}
+        write_text(RunDirectory(context.run_dir).normalization, json.dumps(payload, indent=2) + "\n")
 
 
 def _take_calibration_size(module: AnomalyDetector, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:

@@ -21,6 +21,8 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from torchvision.transforms.functional import to_pil_image  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
+from gankit.files import atomic_write  # noqa: E402
+
 DATA_FACTS = ("num_modes",)  # evaluation values that describe the data, not the samples: never a curve
 GRID_PADDING = 2  # pixels between the cells of a grid
 LABEL_GAP = 4  # pixels around a label
@@ -41,8 +43,7 @@ def save_image_grid(images: Tensor, path: Path, nrow: int | None = None, min_siz
     picture = to_pil_image(grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8))  # rounded as save_image does
     if rows or cols:
         picture = _with_labels(picture, images.shape[-2:], rows or [], cols or [])
-    picture.save(path)
-    return path
+    return atomic_write(path, lambda f: picture.save(f, format="png"))
 
 
 def _with_labels(grid: Image.Image, cell: tuple[int, int], rows: list[str], cols: list[str]) -> Image.Image:
@@ -82,10 +83,7 @@ def plot_points(samples: Tensor, path: Path, modes: Tensor | None = None, title:
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path, bbox_inches="tight")
 
 
 def save_samples(samples: Tensor, path: Path, modes: Tensor | None = None, title: str = "", **grid: Any) -> Path:
@@ -150,7 +148,12 @@ def _plot_scalars(rows: list[dict[str, Any]], path: Path, title: str, marker: st
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
+
+
+def _save_figure(fig: Any, path: Path, **options: Any) -> Path:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return atomic_write(path, lambda f: fig.savefig(f, format="png", **options))
+    finally:
+        plt.close(fig)

@@ -30,8 +30,6 @@ from torch.nn.parallel import DistributedDataParallel
 
 from gankit.errors import GankitError
 
-# Per-rank seeds are seed + RANK_SEED_STRIDE * rank: far apart, and rank 0 keeps the run's seed.
-RANK_SEED_STRIDE = 1_000_003
 
 
 class DistributedNetwork(DistributedDataParallel):

@@ -15,9 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from gankit.training.checkpoint import atomic_write
-
-METRICS_FILE = "metrics.jsonl"
+from gankit.files import write_text
+from gankit.rundir import RunDirectory
 
 
 class RunningMeans:
@@ -44,7 +43,7 @@ class MetricsWriter:
     under torchrun) makes every method a no-op, so only one process writes the run's files."""
 
     def __init__(self, run_dir: Path, tensorboard: bool = True, *, enabled: bool = True) -> None:
-        self.path = run_dir / METRICS_FILE
+        self.path = RunDirectory(run_dir).metrics
         self.enabled = enabled
         self.tensorboard = None
         if tensorboard and enabled:
@@ -53,7 +52,7 @@ class MetricsWriter:
             except ImportError:  # tensorboard is an optional extra
                 pass
             else:
-                self.tensorboard = SummaryWriter(str(run_dir / "tensorboard"))
+                self.tensorboard = SummaryWriter(str(RunDirectory(run_dir).tensorboard))
 
     def truncate_after(self, step: int) -> None:
         """Drop rows logged after ``step``: a resumed run replays those steps. The file is
@@ -61,7 +60,7 @@ class MetricsWriter:
         if not self.enabled:
             return
         text = "".join(json.dumps(r) + "\n" for r in read_metrics(self.path.parent) if r["step"] <= step)
-        atomic_write(self.path, lambda f: f.write(text.encode()))
+        write_text(self.path, text)
 
     def write(self, step: int, scalars: dict[str, float], kind: str = "train") -> None:
         if not self.enabled:
@@ -81,7 +80,7 @@ class MetricsWriter:
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     """Rows of ``metrics.jsonl``; a line cut short by a crash is skipped."""
-    path = Path(run_dir) / METRICS_FILE
+    path = RunDirectory(run_dir).metrics
     if not path.is_file():
         return []
     rows = []

@@ -34,27 +34,32 @@ from gankit import __version__
 from gankit.capabilities import FinishesTraining, TrainEndContext
 from gankit.config import RunConfig
 from gankit.data import BatchStream, Data, load_data
+from gankit.data.stream import SEED_STRIDE
+from gankit.data.patches import PatchStream, patch_data, patch_shape
 from gankit.errors import GankitError, TrainingInterrupted
+from gankit.files import write_text
+from gankit.memory import check_fits
 from gankit.metrics.evaluator import Evaluator
 from gankit.models import get_model_class
 from gankit.models.base import GANModel
-from gankit.report.html import RUN_FILE, write_report
-from gankit.report.plots import plot_losses, save_samples
+from gankit.report.html import write_report
+from gankit.report.plots import save_samples
+from gankit.rundir import RunDirectory
 from gankit.training.checkpoint import (
-    atomic_write,
+    Checkpoint,
     check_free_space,
     checkpoint_path,
     estimated_size,
     latest_checkpoint,
     load_checkpoint,
+    refused_checkpoints,
     save_checkpoint,
 )
-from gankit.training.distributed import RANK_SEED_STRIDE, Distributed
-from gankit.training.logging import METRICS_FILE, MetricsWriter, RunningMeans, read_metrics
+from gankit.training.distributed import Distributed
+from gankit.training.logging import MetricsWriter, RunningMeans
 from gankit.training.precision import Precision
 from gankit.training.progress import Progress, is_terminal
 
-CONFIG_FILE = "config.yaml"
 PREVIEW_SEED = 1234  # the same latents in every grid, so grids show progress, not noise
 
 
@@ -109,8 +114,25 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def build_model(config: RunConfig, data_shape: tuple[int, ...]) -> GANModel:
-    return get_model_class(config.model_name)(config.model, tuple(data_shape))
+def build_model(config: RunConfig, data_shape: tuple[int, ...], *, training: bool = False) -> GANModel:
+    """The variant of ``config`` for data of ``data_shape``, once its weights are known to fit in
+    memory (with their gradients and two optimizer moments each when ``training``)."""
+    model_class = get_model_class(config.model_name)
+    check_model_fits(model_class, config, tuple(data_shape), copies=4 if training else 1)
+    return model_class(config.model, tuple(data_shape))
+
+
+def check_model_fits(model_class: type[GANModel], config: RunConfig, data_shape: tuple[int, ...], copies: int) -> None:
+    # Built on the meta device first: shapes without storage, so a latent_dim of 10^8 is an
+    # estimate and a one-line refusal, not the allocator's traceback.
+    try:
+        with torch.device("meta"):
+            probe = model_class(config.model, data_shape)
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):
+        return  # a variant that cannot be built without storage is simply not estimated
+    count = sum(t.numel() for t in probe.state_dict().values())
+    check_fits(copies * 4 * count, f"a {config.model_name} model with {count:,} parameters",
+               "lower the model's widths, latent_dim or data.image_size")
 
 
 class _StopSignals:
@@ -141,26 +163,42 @@ class _StopSignals:
 class Trainer:
     def __init__(self, config: RunConfig, run_dir: Path, *, resume: bool = False) -> None:
         self.config = config
-        self.run_dir = Path(run_dir)
+        self.run = RunDirectory(run_dir)
+        self.run_dir = self.run.path
         self.resume = resume
-        self.checkpoint_dir = self.run_dir / "checkpoints"
+        self.checkpoint_dir = self.run.checkpoints
         device = resolve_device(config.train.device)
         self.dist = Distributed.from_env(device)  # one process unless started by torchrun
         self.device = self.dist.device(device)
         self.created_run_dir = False
-        self._prepare_run_dir()
+        self.lock = None
+        try:
+            self._prepare_run_dir()
+        except BaseException:
+            self._remove_unused_run_dir()
+            raise
 
     def _prepare_run_dir(self) -> None:
+        # The highest folder this run creates (runs/ itself, for a first default --out): what a
+        # failed set-up removes again.
+        missing = [p for p in (self.run_dir, *self.run_dir.parents) if not p.exists()]
+        self.created_root = missing[-1] if missing else None
+        self.created_run_dir = bool(missing)
+        if self.dist.is_main and self.run_dir.is_dir():
+            # One training process owns a run directory, from before its checks until it is done:
+            # a second one into the same --out is refused with the holder's pid.
+            self.lock = self.run.lock("train")
+            self.lock.acquire()
         # Every rank checks, so that all fail alike; then only rank 0 writes.
         saved = latest_checkpoint(self.checkpoint_dir) is not None
         restart = False
         if self.resume:
             if not saved:
                 raise GankitError(
-                    f"{self.run_dir} holds no complete checkpoint to resume from; "
+                    f"{self.run_dir} holds no usable checkpoint to resume from ({refused_checkpoints(self.checkpoint_dir)}); "
                     "start it again without --resume (the same --out works)"
                 )
-        elif (self.run_dir / CONFIG_FILE).exists():
+        elif self.run.config.exists():
             if saved:
                 raise GankitError(
                     f"{self.run_dir} already holds a run; resume it with --resume or choose another --out"
@@ -171,9 +209,11 @@ class Trainer:
         self.dist.barrier()
         if not self.dist.is_main:
             return
-        self.created_run_dir = not self.run_dir.exists()
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            if self.lock is None:
+                self.lock = self.run.lock("train")
+                self.lock.acquire()
             probe = self.run_dir / ".write-test"
             probe.write_text("ok")
             probe.unlink()
@@ -181,21 +221,31 @@ class Trainer:
             raise GankitError(f"cannot write to run directory {self.run_dir}: {error.strerror}") from None
         if restart:
             print(f"note: {self.run_dir} holds a run that saved no checkpoint; starting it again")
-            (self.run_dir / METRICS_FILE).unlink(missing_ok=True)
-        text = yaml.safe_dump(self.config.to_dict(), sort_keys=False)
-        atomic_write(self.run_dir / CONFIG_FILE, lambda f: f.write(text.encode()))
+            self.run.metrics.unlink(missing_ok=True)
+        write_text(self.run.config, yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+
+    def _release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def _remove_unused_run_dir(self) -> None:
         """A run that this process created and that failed in set-up (a bad data spec, say) leaves
-        no directory behind: it holds only the files written here, and nothing a user saved."""
-        if not self.created_run_dir:
+        no directory behind: it holds only the files written here, and nothing a user saved.
+        Only the lock's owner removes anything: a process refused by the lock touches nothing."""
+        if self.lock is None or not self.created_run_dir:
+            self._release()
             return
-        for name in (CONFIG_FILE, METRICS_FILE):
-            (self.run_dir / name).unlink(missing_ok=True)
-        try:
-            self.run_dir.rmdir()
-        except OSError:  # something else was put there meanwhile: keep it
-            pass
+        for path in (self.run.config, self.run.metrics):
+            path.unlink(missing_ok=True)
+        self._release()
+        for folder in (self.run_dir, *self.run_dir.parents):
+            try:
+                folder.rmdir()
+            except OSError:  # something else was put there meanwhile: keep it
+                return
+            if folder == self.created_root:
+                return
 
     # --- set-up -----------------------------------------------------------------------------
     def setup(self) -> None:
@@ -204,7 +254,13 @@ class Trainer:
         train = self.config.train
         seed_everything(train.seed)
         self.data: Data = load_data(self.config.data)
-        self.model = build_model(self.config, self.data.shape).to(self.device)
+        # The end-of-training evaluation needs two real halves: a data set too small for it is
+        # refused now, not after the whole budget is spent.
+        Evaluator.sample_count(self.data, train.eval_samples)
+        patch_size = self.config.data.patch_size
+        self.model = build_model(self.config, patch_shape(self.data.shape, patch_size), training=True).to(self.device)
+        # Generated patches are compared with real patches (one fixed crop per image).
+        self.eval_data = self.data if patch_size is None else patch_data(self.data, patch_size, train.seed)
         if train.channels_last and self.model.is_image_model:
             self.model.to(memory_format=torch.channels_last)
         self.model.run_config = self.config
@@ -221,6 +277,8 @@ class Trainer:
             world_size=self.dist.world_size,
             num_workers=self.config.data.num_workers,
         )
+        if patch_size is not None:
+            self.stream = PatchStream(self.stream, patch_size, train.seed)
         self.step = 0
         self.elapsed = 0.0
         self.nan_rollbacks = 0
@@ -231,7 +289,7 @@ class Trainer:
             self._restore(latest_checkpoint(self.checkpoint_dir))
         elif self.dist.enabled:
             # Weights were initialised alike (and DDP copies rank 0's); noise must differ per rank.
-            seed_everything(train.seed + RANK_SEED_STRIDE * self.dist.rank)
+            seed_everything(train.seed + SEED_STRIDE * self.dist.rank)  # rank 0 keeps the run's seed
         self.wrappers = self._wrap_networks()
 
     def _wrap_networks(self) -> dict[str, nn.Module]:
@@ -244,38 +302,34 @@ class Trainer:
         return wrappers
 
     def _restore(self, path: Path) -> None:
-        state = load_checkpoint(path, map_location=self.device)
-        if state["model_name"] != self.config.model_name:
-            raise GankitError(f"{path} holds a {state['model_name']!r} model, not {self.config.model_name!r}")
+        checkpoint = load_checkpoint(path, map_location=self.device, model_name=self.config.model_name)
         try:
-            self.model.load_state_dict(state["model"])
+            self.model.load_state_dict(checkpoint.model)
             for name, optimizer in self.model.optimizers.items():
-                optimizer.load_state_dict(state["optimizers"][name])
-        except (RuntimeError, KeyError, ValueError) as error:
-            raise GankitError(f"{path} does not fit this model's configuration: {error}") from None
-        for name, scaler_state in state.get("grad_scalers", {}).items():
+                optimizer.load_state_dict(checkpoint.optimizers[name])
+            self.stream.load_state_dict(checkpoint.stream)
+        except (RuntimeError, KeyError, ValueError, TypeError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise GankitError(f"{path} does not fit this model's configuration: {reason}") from None
+        for name, scaler_state in checkpoint.grad_scalers.items():
             if name in self.model.grad_scalers:
                 self.model.grad_scalers[name].load_state_dict(scaler_state)
-        self.step = self.model.step = state["step"]
-        self.elapsed = state["elapsed_seconds"]
-        self.nan_rollbacks = state.get("nan_rollbacks", 0)
-        self.lr_scale = state.get("lr_scale", 1.0)
-        self.stream.load_state_dict(state["stream"])
-        self._restore_rng(state)
+        self.step = self.model.step = checkpoint.step
+        self.elapsed = checkpoint.elapsed_seconds
+        self.nan_rollbacks = checkpoint.nan_rollbacks
+        self.lr_scale = checkpoint.lr_scale
+        self._restore_rng(checkpoint.rng)
         self.writer.truncate_after(self.step)
         if self.dist.is_main:
             print(f"resuming {self.run_dir} from step {self.step} ({path.name})")
 
-    def _restore_rng(self, state: dict[str, Any]) -> None:
-        per_rank = state["rng"]
-        if isinstance(per_rank, dict):  # written before torchrun support: one process's state
-            per_rank = [per_rank]
+    def _restore_rng(self, per_rank: list[dict[str, Any]]) -> None:
         if len(per_rank) == self.dist.world_size:
             restore_rng(per_rank[self.dist.rank])
             return
         # Another process count than the checkpoint's: the data order continues where it stopped,
         # but the noise is new (seeded by rank and step), so this resume is not bit-exact.
-        seed_everything(self.config.train.seed + RANK_SEED_STRIDE * self.dist.rank + self.step)
+        seed_everything(self.config.train.seed + SEED_STRIDE * self.dist.rank + self.step)
         if self.dist.is_main:
             print(f"note: the checkpoint was written by {len(per_rank)} process(es), this run has "
                   f"{self.dist.world_size}; random streams are re-seeded (not a bit-exact resume)")
@@ -303,6 +357,12 @@ class Trainer:
         except BaseException:
             self._remove_unused_run_dir()
             raise
+        try:
+            return self._fit()
+        finally:
+            self._release()
+
+    def _fit(self) -> TrainResult:
         train = self.config.train
         total = self._total_steps()
         means = RunningMeans()
@@ -330,7 +390,7 @@ class Trainer:
                         self.writer.write(self.step, row)
                     progress.update(self.step, self.elapsed, row)
                     if main and self.step % train.sample_every == 0:
-                        self._save_preview(self.run_dir / "samples" / f"step-{self.step:09d}.png")
+                        self._save_preview(self.run.preview(self.step))
                     if main and train.eval_every and self.step % train.eval_every == 0:
                         self.writer.write(self.step, self.evaluate(), kind="eval")
                     if self.step % train.checkpoint_every == 0:
@@ -378,11 +438,22 @@ class Trainer:
     def train_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
         """The model's train_step with this run's wrappers (DDP, compile) and precision."""
         self.model.observe_batch(batch)
+        if self.config.train.lr_decay == "linear":
+            self._decay_learning_rates()
         with self.model.using(self.wrappers), self.precision.autocast():
             logs = self.model.train_step(batch, self.step)
         self.step += 1
         self.model.step = self.step
         return logs
+
+    def _decay_learning_rates(self) -> None:
+        """train.lr_decay=linear: each learning rate is its optimizer's first one (kept in the
+        optimizer's state as ``initial_lr``, as torch's schedulers keep it) times the roll-backs'
+        factor times (1 - step / steps), recomputed from the step so that a resumed run matches."""
+        factor = self.lr_scale * max(0.0, 1.0 - self.step / self.config.train.steps)
+        for optimizer in self.model.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
     def _synchronise(self, logs: dict[str, float], stop: bool) -> tuple[dict[str, float], bool]:
         """Under torchrun: the logs averaged over ranks (the global batch's losses), whether any
@@ -454,21 +525,22 @@ class Trainer:
         return path
 
     def _write_checkpoint(self, rng: list[dict[str, Any]]) -> Path:
-        payload = {
-            "gankit_version": __version__,
-            "model_name": self.config.model_name,
-            "config": self.config.to_dict(),
-            "data_shape": list(self.data.shape),
-            "elapsed_seconds": self.elapsed,
-            "model": self.model.state_dict(),
-            "optimizers": {name: opt.state_dict() for name, opt in self.model.optimizers.items()},
-            "rng": rng,  # one state per rank (a list); rank 0's comes first
-            "stream": self.stream.state_dict(),
-            "grad_scalers": {name: scaler.state_dict() for name, scaler in self.model.grad_scalers.items()},
-            "nan_rollbacks": self.nan_rollbacks,
-            "lr_scale": self.lr_scale,
-        }
-        return save_checkpoint(self.checkpoint_dir, self.step, payload, keep=self.config.train.keep_checkpoints)
+        checkpoint = Checkpoint(
+            step=self.step,
+            gankit_version=__version__,
+            model_name=self.config.model_name,
+            config=self.config.to_dict(),
+            data_shape=list(self.model.data_shape),  # what the networks take (a patch when patched)
+            model=self.model.state_dict(),
+            elapsed_seconds=self.elapsed,
+            optimizers={name: opt.state_dict() for name, opt in self.model.optimizers.items()},
+            rng=rng,
+            stream=self.stream.state_dict(),
+            grad_scalers={name: scaler.state_dict() for name, scaler in self.model.grad_scalers.items()},
+            nan_rollbacks=self.nan_rollbacks,
+            lr_scale=self.lr_scale,
+        )
+        return save_checkpoint(self.checkpoint_dir, checkpoint, keep=self.config.train.keep_checkpoints)
 
     def _save_preview(self, path: Path) -> Path:
         generator = torch.Generator().manual_seed(PREVIEW_SEED)
@@ -483,24 +555,23 @@ class Trainer:
         if self.evaluator is None:
             train = self.config.train
             self.evaluator = Evaluator(
-                self.data, self.config.data, self.model, train.eval_metrics,
+                self.eval_data, self.config.data, self.model, train.eval_metrics,
                 num_samples=train.eval_samples, seed=train.seed, features=train.eval_features,
             )
         return self.evaluator(self.model)
 
     def _finish(self, checkpoint: Path) -> TrainResult:
         result = TrainResult(self.run_dir, self.step, checkpoint)
-        result.samples = self._save_preview(self.run_dir / "samples.png")
+        result.samples = self._save_preview(self.run.samples)
         result.evaluation = self.evaluate()
         if result.evaluation:
             MetricsWriter(self.run_dir, tensorboard=False).write(self.step, result.evaluation, kind="eval")
         if result.evaluation or self.evaluator.skipped:  # the report says why a metric is missing
-            write_json(self.run_dir / "eval.json", self.evaluator.record(self.step, result.evaluation))
-        write_json(self.run_dir / RUN_FILE, self._run_facts())
-        result.losses = plot_losses(read_metrics(self.run_dir), self.run_dir / "losses.png", self.config.model_name)
-        result.report = write_report(self.run_dir)
+            write_json(self.run.evaluation, self.evaluator.record(self.step, result.evaluation))
+        write_json(self.run.facts, self._run_facts())
+        result.report = write_report(self.run_dir)  # draws the loss curves too
+        result.losses = self.run.losses if self.run.losses.is_file() else None
         return result
-
 
     def _run_facts(self) -> dict[str, Any]:
         """What the report shows about the run itself: time, throughput, device."""
@@ -512,4 +583,4 @@ class Trainer:
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    write_text(path, json.dumps(payload, indent=2) + "\n")

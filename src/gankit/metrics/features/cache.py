@@ -2,22 +2,19 @@
 ``~/.cache/gankit/features``, one folder per extractor and data set.
 
     folder = cache_dir_for("classifier", "mnist:/data/mnist", 28, 1)  # .../classifier/mnist-28px-1ch-3f2a9c01
-    write_atomic(folder / "info.json", lambda path: Path(path).write_text("{}"))
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-from collections.abc import Callable
 from pathlib import Path
+
+from gankit.rundir import gankit_home
 
 
 def features_home() -> Path:
-    home = os.environ.get("GANKIT_HOME")
-    root = Path(home) if home else Path.home() / ".cache" / "gankit"
-    return root / "features"
+    return gankit_home() / "features"
 
 
 def cache_dir_for(extractor: str, data_name: str, image_size: int, channels: int) -> Path:
@@ -27,12 +24,3 @@ def cache_dir_for(extractor: str, data_name: str, image_size: int, channels: int
     digest = hashlib.sha256(f"{data_name}|{image_size}|{channels}".encode()).hexdigest()[:8]
     return features_home() / extractor / f"{slug}-{image_size}px-{channels}ch-{digest}"
 
-
-def write_atomic(path: Path, write: Callable[[str], object]) -> None:
-    """``write(temp_path)`` then rename, so a crash never leaves a half-written cache file."""
-    temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(str(temp))
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)

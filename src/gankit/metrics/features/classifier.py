@@ -22,14 +22,16 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 from torch import Tensor, nn
 
 from gankit.config import DataConfig
 from gankit.data import load_data
 from gankit.data.dataset import Data
 from gankit.errors import GankitError
-from gankit.metrics.features.cache import cache_dir_for, write_atomic
+from gankit.files import atomic_write, write_text
+from gankit.metrics.features.cache import cache_dir_for
 from gankit.metrics.samples import ClassifierExtractor, gather
 
 WEIGHTS_FILE = "classifier.safetensors"
@@ -185,8 +187,8 @@ def train_classifier(
     folder = classifier_dir(train)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    write_atomic(folder / WEIGHTS_FILE, lambda path: save_file(state, path))
-    write_atomic(folder / INFO_FILE, lambda path: Path(path).write_text(json.dumps(extractor.info, indent=2) + "\n"))
+    atomic_write(folder / WEIGHTS_FILE, lambda f: f.write(safetensors_bytes(state)))
+    write_text(folder / INFO_FILE, json.dumps(extractor.info, indent=2) + "\n")
     log(f"test accuracy {accuracy:.2%} on {len(x_test)} images; saved to {folder}")
     return extractor.to(torch.device("cpu"))
 

@@ -23,7 +23,8 @@ import torch
 from torch import Tensor
 
 from gankit.errors import GankitError
-from gankit.metrics.features.cache import features_home, write_atomic
+from gankit.files import atomic_write
+from gankit.metrics.features.cache import features_home
 from gankit.metrics.samples import FeatureExtractor
 
 WEIGHTS_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
@@ -57,7 +58,8 @@ def install_inception_weights(source: Path | None = None, *, download: bool = Fa
     target.parent.mkdir(parents=True, exist_ok=True)
     if source is not None:
         check_weights(Path(source))
-        write_atomic(target, lambda temp: shutil.copyfile(source, temp))
+        with open(source, "rb") as f:
+            atomic_write(target, lambda out: shutil.copyfileobj(f, out))
     elif download:
         try:
             torch.hub.download_url_to_file(WEIGHTS_URL, str(target), hash_prefix=WEIGHTS_SHA256_PREFIX)

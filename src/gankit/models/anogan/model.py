@@ -2,7 +2,7 @@
 Guide Marker Discovery" (Schlegl et al. 2017).
 
 A DCGAN is trained on normal images only. To score an image x, a latent z is
-searched with Adam so that G(z) is the closest normal image: the loss is
+searched with Adam (the shared search of ``gankit.latent.search``) so that G(z) is the closest normal image: the loss is
 (1 - lambda) * sum |x - G(z)| + lambda * sum |f(x) - f(G(z))| with f an
 intermediate discriminator layer. The search runs on a whole batch at once:
 the per-image losses are summed, so each z gets exactly its own gradient,
@@ -16,15 +16,13 @@ search (at a fraction of the cost). Score = the final loss; map = |x - G(z)|.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.optim import Adam
 
 from gankit.config import FRACTION, NON_NEGATIVE, POSITIVE, setting
+from gankit.latent.search import SearchOptions, frozen, latent_search
 from gankit.models.detector import AnomalyDetector, AnomalyOutput, DetectorConfig, residual_map
 from gankit.models.gan.model import GAN, GANConfig
 
@@ -40,19 +38,6 @@ class AnoGAN(AnomalyDetector, GAN):
     Config = AnoGANConfig
     description = "AnoGAN (Schlegl 2017): DCGAN on normal data, batched latent search scores test images"
 
-    @contextmanager
-    def _frozen(self) -> Iterator[None]:
-        """Eval mode and no parameter gradients: the search moves z only."""
-        was_training = self.training
-        flags = [p.requires_grad for p in self.parameters()]
-        self.eval().requires_grad_(False)
-        try:
-            yield
-        finally:
-            for parameter, flag in zip(self.parameters(), flags):
-                parameter.requires_grad_(flag)
-            self.train(was_training)
-
     def search_loss(self, x: Tensor, features_x: Tensor, z: Tensor) -> tuple[Tensor, Tensor]:
         """Per-image loss [N] of latents z [N, latent] for images x, and G(z) [N, C, H, W]."""
         x_hat = self.generator(z)
@@ -64,19 +49,11 @@ class AnoGAN(AnomalyDetector, GAN):
     def latent_search(self, x: Tensor, z_init: Tensor, steps: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """(z [N, latent], loss [N], G(z) [N, C, H, W]) after ``steps`` Adam steps from z_init."""
         steps = self.config.search_steps if steps is None else steps
-        with self._frozen():
+        options = SearchOptions(steps=steps, lr=self.config.search_lr)
+        with frozen(self):
             features_x = self.discriminator.features(x)  # [N, F], fixed during the search
-            z = z_init.detach().clone().requires_grad_(True)
-            optimizer = Adam([z], lr=self.config.search_lr)
-            with torch.enable_grad():
-                for _ in range(steps):
-                    loss, _ = self.search_loss(x, features_x, z)
-                    # The sum's gradient w.r.t. z_i is image i's own gradient: the images do not interact.
-                    (z.grad,) = torch.autograd.grad(loss.sum(), z)
-                    optimizer.step()
-            with torch.no_grad():
-                loss, x_hat = self.search_loss(x, features_x, z)
-        return z.detach(), loss, x_hat
+            result = latent_search(lambda z, _: self.search_loss(x, features_x, z), lambda _: (z_init, []), options)
+        return result.latent, result.loss, result.images
 
     def anomaly_score(self, x: Tensor, *, generator: torch.Generator | None = None) -> AnomalyOutput:
         """Score images x [N, C, H, W] by a latent search started at z ~ N(0, I)."""

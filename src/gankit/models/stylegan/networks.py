@@ -218,13 +218,21 @@ class StyleDiscriminator(nn.Module):
         self.head = EqualLinear(c4, 1)
         self.mbstd_group = mbstd_group
 
-    def forward(self, x: Tensor) -> Tensor:
+    def trunk(self, x: Tensor) -> Tensor:
         x = F.leaky_relu(self.from_image(x), LRELU_SLOPE)  # [N, C, H, W]
         for conv0, conv1, blur in self.blocks:
             x = F.leaky_relu(conv0(x), LRELU_SLOPE)
             x = F.leaky_relu(conv1(x), LRELU_SLOPE)
             x = F.avg_pool2d(blur(x), 2)  # [N, C', H/2, W/2]
-        x = minibatch_stddev(x, self.mbstd_group)  # [N, C + 1, 4, 4]
+        return x  # [N, C4, 4, 4]
+
+    def features(self, x: Tensor) -> Tensor:
+        """The 4x4 features before the minibatch statistic, [N, C4 * 16]: each image's own (for
+        feature matching in a latent search)."""
+        return self.trunk(x).flatten(1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = minibatch_stddev(self.trunk(x), self.mbstd_group)  # [N, C + 1, 4, 4]
         x = F.leaky_relu(self.final_conv(x), LRELU_SLOPE)
         x = F.leaky_relu(self.final_dense(x.flatten(1)), LRELU_SLOPE)
         return self.head(x).squeeze(1)  # [N] logits

@@ -13,10 +13,11 @@ Lipschitz; weight clipping to [-c, c] keeps it so. The estimate is logged as
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
-from torch.optim import Optimizer, RMSprop
+from torch.optim import Adam, Optimizer, RMSprop
 
 from gankit.config import NON_NEGATIVE, POSITIVE, setting
 from gankit.models.gan.model import GAN, GANFamilyConfig
@@ -26,7 +27,10 @@ from gankit.nn import losses
 @dataclass
 class WGANConfig(GANFamilyConfig):
     clip: float = setting(0.01, POSITIVE)
-    lr: float = setting(5e-5, POSITIVE)  # RMSProp for both networks: momentum destabilises clipped critics
+    lr: float = setting(5e-5, POSITIVE)
+    # RMSProp as the paper advises (momentum destabilises clipped critics); adam (DCGAN's betas
+    # (0.5, 0.999)) is there to test that advice (benchmarks/theory.py).
+    optimizer: Literal["rmsprop", "adam"] = "rmsprop"
     critic_steps: int = setting(5, POSITIVE)
     # The reference code trains the critic to optimality (100 steps) for the first
     # 25 generator steps and every 500th one; set warmup_critic_steps = critic_steps to turn off.
@@ -40,10 +44,12 @@ class WGAN(GAN):
     description = "WGAN (Arjovsky 2017): critic with weight clipping, RMSProp, logs the Wasserstein estimate"
 
     def configure_optimizers(self) -> dict[str, Optimizer]:
-        return {
-            "g": RMSprop(self.generator.parameters(), lr=self.config.lr),
-            "d": RMSprop(self.discriminator.parameters(), lr=self.config.lr),
-        }
+        def make(parameters) -> Optimizer:
+            if self.config.optimizer == "adam":
+                return Adam(parameters, lr=self.config.lr, betas=(0.5, 0.999))
+            return RMSprop(parameters, lr=self.config.lr)
+
+        return {"g": make(self.generator.parameters()), "d": make(self.discriminator.parameters())}
 
     def discriminator_loss(self, x_real: Tensor, x_fake: Tensor) -> tuple[Tensor, dict[str, float]]:
         loss_d = losses.critic_wasserstein(self.discriminator(x_real), self.discriminator(x_fake))

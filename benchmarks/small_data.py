@@ -1,0 +1,125 @@
+"""Small data without collapse: DiffAugment (Zhao et al. 2020) on MNIST subsets (issue 13, section 4).
+
+Trains the same GAN recipe (examples/demo.yaml's: SNGAN CNN, spectral-norm D, EMA of G) on
+MNIST subsets of 500 and 2,000 training images with and without `model.augment`, and on the
+full training set without it, for the same number of steps (the budget-matched baseline), one
+run at a time. Each run is evaluated against the FULL MNIST training set (`gankit eval --set
+data.limit=null`): what a user with few images wants is the distribution they were drawn
+from. Target: with augmentation, recall at 500 images within 0.1 of the full set's.
+
+    PYTHONPATH=src:. python benchmarks/small_data.py --data ../shared/data/mnist --seeds 0,1,2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import torch
+
+from benchmarks.throughput import matmul_peak
+
+RECIPE = ["model.network=cnn", "model.g_width=32", "model.d_width=32", "model.d_norm=spectral",
+          "model.lr_g=8e-4", "model.lr_d=8e-4", "model.betas=[0.0,0.99]", "model.ema_kimg=4",
+          "train.batch_size=32", "train.sample_every=1000000", "train.checkpoint_every=1000000", "train.log_every=100"]
+POLICY = "translation,cutout"  # the paper's policy for grey images (colour is for RGB)
+METRICS = "fid,pr,cls"
+
+
+def run(command: list[str], threads: int) -> tuple[float, float]:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{output[-3000:]}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+def one(args: argparse.Namespace, images: int | None, augment: bool, seed: int, work: Path) -> dict:
+    name = f"{images or 'full'}-{'aug' if augment else 'plain'}-{seed}"
+    out = work / name
+    gankit = [sys.executable, "-m", "gankit"]
+    settings = RECIPE + ([f"data.limit={images}"] if images else []) + ([f"model.augment={POLICY}"] if augment else [])
+    command = gankit + ["train", "gan", "--data", f"mnist:{args.data}", "--steps", str(args.steps), "--seed", str(seed),
+                        "--out", str(out), "--no-progress", "--set", "train.eval_metrics=[]", "--set", "data.image_size=28"]
+    for item in settings:
+        command += ["--set", item]
+    train_s, peak_mb = run(command, args.threads)
+    run(gankit + ["eval", str(out), "--metrics", METRICS, "--n", str(args.n), "--set", "data.limit=null"], args.threads)
+    evaluation = json.loads((out / "eval.json").read_text())
+    return {"images": images or "full", "augment": augment, "seed": seed, "train_s": train_s, "peak_rss_mb": peak_mb,
+            **{k: v for k, v in evaluation.items() if isinstance(v, (int, float))}}
+
+
+def table(rows: list[dict]) -> str:
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["images"], row["augment"]), []).append(row)
+
+    def stat(group: list[dict], key: str) -> str:
+        values = [r[key] for r in group]
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.3f} ± {spread:.3f}"
+
+    lines = ["| training images | DiffAugment | seeds | FID | precision | recall | confident | class TV | train wall (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for (images, augment), group in groups.items():
+        lines.append(f"| {images} | {POLICY if augment else 'off'} | {len(group)} | {stat(group, 'fid')} "
+                     f"| {stat(group, 'precision')} | {stat(group, 'recall')} | {stat(group, 'cls_confident')} "
+                     f"| {stat(group, 'cls_tv')} | {stat(group, 'train_s')} |")
+    floors = rows[0]
+    lines.append(f"| floor (real vs real) | | | {floors['fid_floor']:.3f} | {floors['precision_floor']:.3f} "
+                 f"| {floors['recall_floor']:.3f} | {floors['cls_confident_floor']:.3f} | {floors['cls_tv_floor']:.3f} | |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="folder of the four MNIST IDX files")
+    parser.add_argument("--sizes", default="500,2000", help="subset sizes (the full set always runs too)")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--n", type=int, default=5000, help="samples per evaluation")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--name", default="mnist")
+    parser.add_argument("--work", default="runs/bench-small-data")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    peak = matmul_peak(torch.float32, 1024, 20)
+    run([sys.executable, "-m", "gankit", "features", "train", "--data", f"mnist:{args.data}", "--size", "28", "--if-missing"],
+        args.threads)
+    work = Path(args.work) / args.name
+    seeds = [int(s) for s in args.seeds.split(",")]
+    jobs = [(int(size), augment) for size in args.sizes.split(",") for augment in (False, True)] + [(None, False)]
+    rows = []
+    for images, augment in jobs:
+        for seed in seeds:
+            rows.append(one(args, images, augment, seed, work))
+            r = rows[-1]
+            print(f"{r['images']} images, augment {augment}, seed {seed}: FID {r['fid']:.1f}, precision "
+                  f"{r['precision']:.3f}, recall {r['recall']:.3f}, {r['train_s']:.0f} s", flush=True)
+    report = {"date": str(date.today()), "command": "python benchmarks/small_data.py " + " ".join(sys.argv[1:]),
+              "machine": f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), torch {torch.__version__}",
+              "threads": args.threads, "peak_gflops": peak / 1e9, "steps": args.steps, "recipe": RECIPE, "runs": rows}
+    results = Path("benchmarks/results")
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"small-data-{args.name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = (f"Command: `{report['command']}`  \nMachine: {report['machine']}, {args.threads} threads, fp32 matmul peak "
+            f"{peak / 1e9:.0f} GFLOP/s  \nDate: {report['date']}; {args.steps} steps of batch 32 per run\n\n{table(rows)}\n")
+    (results / f"small-data-{args.name}.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

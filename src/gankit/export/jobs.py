@@ -1,0 +1,141 @@
+"""What an exported file computes for each variant: one small ``nn.Module`` per job whose
+``forward`` takes and returns plain tensors, so that ONNX and TorchScript can record it.
+
+Generators map latents to images; StyleGAN also takes the truncation psi, with its
+tracked mean w and one fixed draw of the noise maps baked in; CycleGAN has one job
+per direction; detectors map images to (raw score, normalised score, decision, map,
+reconstruction) with the run's calibration stored as constants. AnoGAN is refused:
+its score is a gradient-based latent search, which an inference runtime cannot run.
+
+    jobs = jobs_for(gankit.load("runs/ganomaly-digits"))   # [Job("score", ...)]
+    outputs = jobs[0].module(*jobs[0].inputs.values())      # eager reference of the file
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gankit.errors import GankitError
+from gankit.models.base import GANModel
+from gankit.models.detector import normalized
+
+EXAMPLE_BATCH = 2  # the batch the graphs are recorded with; every file takes any batch size
+NOISE_SEED = 0  # StyleGAN's baked noise maps: one standard-normal draw, shared by every image
+
+# Variants whose job an inference runtime cannot run, and why (shown by `gankit export` and the docs).
+NOT_EXPORTABLE = {
+    "anogan": (
+        "AnoGAN scores an image by a latent search: hundreds of Adam steps on z, each one a gradient of "
+        "|x - G(z)| and D's features with respect to z. ONNX Runtime's inference sessions compute no gradients "
+        "and a traced TorchScript file records one forward pass, not an optimiser loop, so neither could score; "
+        "deploy f-AnoGAN, EGBAD, GANomaly or ALAD (one-pass scores) or score AnoGAN runs with 'gankit score'"
+    ),
+}
+
+
+@dataclass
+class Job:
+    """One exported file: the module, example inputs by name, output names and the sidecar's contract."""
+
+    name: str  # "sample", "translate" or "score"
+    module: nn.Module  # GAN generators and CycleGAN's are exported as they are: their forward is the job
+    inputs: dict[str, Tensor]
+    outputs: list[str]
+    contract: dict[str, Any]  # the inputs and outputs as the sidecar documents them
+    suffix: str = ""  # appended to the file's stem (CycleGAN's direction)
+    extra: dict[str, Any] = field(default_factory=dict)  # job facts for the sidecar (calibration, direction)
+
+
+def image_contract(shape: tuple[int, ...], batch: str = "N") -> dict[str, Any]:
+    return {"shape": [batch, *shape], "dtype": "float32", "range": [-1.0, 1.0], "layout": "NCHW",
+            "from_pixels": "x = pixel / 127.5 - 1 (uint8 grey or RGB, resized to the training size)"}
+
+
+class StyleSampler(nn.Module):
+    """(z [N, latent], psi [1]) -> images [N, C, H, W] of StyleGAN's EMA generator, truncated on every
+    layer towards the tracked mean w. Written out here rather than calling ``StyleGAN.truncate``, whose
+    psi is a Python number checked with Python branches; this one takes psi as a graph input."""
+
+    def __init__(self, model: GANModel) -> None:
+        super().__init__()
+        self.mapping = model.generator_ema.mapping
+        self.synthesis = model.generator_ema.synthesis
+        self.num_layers = model.num_layers
+        self.register_buffer("w_avg", model.w_avg.detach().clone())
+        noise = model.make_noise(1, torch.Generator().manual_seed(NOISE_SEED))  # one [1, 1, R, R] per layer
+        self.noise = nn.ParameterList([nn.Parameter(m.detach().cpu(), requires_grad=False) for m in noise])
+
+    def forward(self, z: Tensor, psi: Tensor) -> Tensor:
+        n = z.shape[0]
+        w = self.w_avg.lerp(self.mapping(z), psi)  # [N, w_dim]
+        ws = w[:, None].expand(n, self.num_layers, w.shape[1])  # [N, L, w_dim]
+        noise = [m.expand(n, -1, -1, -1) for m in self.noise]
+        return self.synthesis(ws, noise).clamp(-1, 1)
+
+
+class Detector(nn.Module):
+    """Images [N, C, H, W] -> (raw score [N], normalised score [N], decision [N], map [N, 1, H, W],
+    reconstruction [N, C, H, W]), with the run's calibration as constants."""
+
+    def __init__(self, model: GANModel, threshold: float) -> None:
+        super().__init__()
+        self.model = model
+        raw_threshold, scale = model.normalization()
+        self.register_buffer("raw_threshold", torch.tensor(raw_threshold))
+        self.register_buffer("scale", torch.tensor(scale))
+        self.register_buffer("threshold", torch.tensor(threshold))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        output = self.model.anomaly_score(x)
+        score = normalized(output.scores, self.raw_threshold, self.scale)
+        return output.scores, score, score >= self.threshold, output.maps, output.reconstructions
+
+
+DETECTOR_OUTPUTS = {
+    "raw_score": {"shape": ["N"], "dtype": "float32", "meaning": "the model's anomaly score, higher = more anomalous"},
+    "score": {"shape": ["N"], "dtype": "float32", "meaning": "sigmoid((raw_score - raw_threshold) / scale), in (0, 1)"},
+    "decision": {"shape": ["N"], "dtype": "bool", "meaning": "score >= threshold: anomalous"},
+    "map": {"shape": ["N", 1, "H", "W"], "dtype": "float32", "meaning": "per-pixel anomaly |x - reconstruction|"},
+    "reconstruction": {"shape": ["N", "C", "H", "W"], "dtype": "float32", "meaning": "the normal image that explains x"},
+}
+
+
+def jobs_for(model: GANModel, threshold: float = 0.5) -> list[Job]:
+    """The exported jobs of a loaded model (eval mode, CPU), or a GankitError saying why there are none."""
+    name = model.run_config.model_name
+    if name in NOT_EXPORTABLE:
+        raise GankitError(f"{name} cannot be exported: {NOT_EXPORTABLE[name]}")
+    capabilities = model.capabilities()
+    shape = tuple(model.data_shape)
+    if "anomaly_score" in capabilities:
+        if not model.calibrated:
+            raise GankitError(f"{name} run has no calibration, so an exported detector could not decide; "
+                              "train it on an anomaly-detection protocol (see docs/anomaly.md)")
+        raw_threshold, scale = model.normalization()
+        x = torch.rand(EXAMPLE_BATCH, *shape) * 2 - 1
+        calibration = {"raw_threshold": raw_threshold, "scale": scale, "threshold": threshold,
+                       "threshold_quantile": model.config.threshold_quantile,
+                       "calibration_images": model.calibration_scores.numel()}
+        return [Job("score", Detector(model, threshold), {"x": x}, list(DETECTOR_OUTPUTS),
+                    {"inputs": {"x": image_contract(shape)}, "outputs": DETECTOR_OUTPUTS}, extra={"calibration": calibration})]
+    if "translate" in capabilities:
+        generators = {"a2b": model.generator_ab, "b2a": model.generator_ba}
+        x = torch.rand(EXAMPLE_BATCH, *shape) * 2 - 1
+        return [Job("translate", generators[d], {"x": x}, ["image"],
+                    {"inputs": {"x": image_contract(shape)}, "outputs": {"image": image_contract(shape)}},
+                    suffix=f"-{d}", extra={"direction": d}) for d in model.directions]
+    latent_dim = model.config.latent_dim
+    z = torch.randn(EXAMPLE_BATCH, latent_dim)
+    z_contract = {"shape": ["N", latent_dim], "dtype": "float32", "meaning": "standard normal latents"}
+    output = image_contract(shape) if model.is_image_model else {"shape": ["N", *shape], "dtype": "float32"}
+    if name == "stylegan":
+        psi = {"shape": [1], "dtype": "float32", "meaning": "truncation psi on every layer (1 = off)"}
+        return [Job("sample", StyleSampler(model), {"z": z, "psi": torch.ones(1)}, ["image"],
+                    {"inputs": {"z": z_contract, "psi": psi}, "outputs": {"image": output}},
+                    extra={"noise": f"fixed: one standard-normal draw (seed {NOISE_SEED}) shared by every image"})]
+    return [Job("sample", model.generator_network(), {"z": z}, ["image"],
+                {"inputs": {"z": z_contract}, "outputs": {"image": output}})]
