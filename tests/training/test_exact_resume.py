@@ -69,15 +69,15 @@ def test_linear_lr_decay_falls_to_zero_and_resumes_exactly(tmp_path):
     decayed.train.lr_decay, decayed.train.checkpoint_every = "linear", 2
     straight = Trainer(decayed, tmp_path / "straight").fit()
     state = load_checkpoint(straight.checkpoint)
-    for group in (g for opt in state["optimizers"].values() for g in opt["param_groups"]):
+    for group in (g for opt in state.optimizers.values() for g in opt["param_groups"]):
         # the last step (index 3 of 4) ran at a quarter of the first learning rate
         assert group["lr"] == pytest.approx(group["initial_lr"] / 4)
     # An interrupted run: the same budget, resumed from the step-2 checkpoint.
     shutil.copytree(tmp_path / "straight", tmp_path / "cut")
     (tmp_path / "cut" / "checkpoints" / straight.checkpoint.name).unlink()
     resumed = api.resume(tmp_path / "cut", steps=4)
-    assert_same(state["model"], load_checkpoint(resumed.checkpoint)["model"], "model")
-    assert_same(state["optimizers"], load_checkpoint(resumed.checkpoint)["optimizers"], "optimizers")
+    assert_same(state.model, load_checkpoint(resumed.checkpoint).model, "model")
+    assert_same(state.optimizers, load_checkpoint(resumed.checkpoint).optimizers, "optimizers")
 
 
 def test_linear_lr_decay_needs_a_steps_budget():
