@@ -22,8 +22,9 @@ demo: venv
 	$(BIN)/gankit features train --data digits --size 16 --if-missing
 	$(BIN)/gankit train gan --config examples/demo.yaml --out runs/demo-$$(date +%Y%m%d-%H%M%S)
 
+# Two workers (pytest-xdist): each test uses one torch thread, so the two cores run two tests at once.
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # The report's browser test skips without Chromium; this installs Debian's package first (root, apt).
 test-browser: venv

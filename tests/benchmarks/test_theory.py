@@ -1,5 +1,6 @@
 """benchmarks/theory.py end to end at tiny budgets, and its closed-form references."""
 
+import pytest
 import importlib.util
 import json
 import math
@@ -18,6 +19,7 @@ TINY = theory.Budget(d_steps=20, saturation_steps=10, critic_steps=10, thetas=(0
                      wgan_seeds=1, batch=32, eval_samples=500)
 
 
+@pytest.mark.slow  # long: kept out of the default run (make test-slow)
 def test_every_check_gives_a_verdict_a_figure_and_json_numbers(tmp_path):
     report = theory.run(TINY, tmp_path)
     assert [line.split()[0] in ("PASS", "FAIL") for line in report["verdicts"]] == [True] * 4

@@ -71,6 +71,7 @@ def test_score_folder_matches_the_eager_model(deploy_run, export_of, tmp_path):
     assert sum(r["decision"] for r in strict) <= sum(r["decision"] for r in rows)
 
 
+@pytest.mark.slow  # long: kept out of the default run (make test-slow)
 def test_sample_with_a_seed_is_gankit_sample(deploy_run, export_of, tmp_path):
     model = gankit.load(deploy_run("gan"))
     exported = load(export_of("gan")[0])
@@ -86,6 +87,7 @@ def test_sample_with_a_seed_is_gankit_sample(deploy_run, export_of, tmp_path):
     assert Image.open(out).size == (3 * 8 + 4, 3 * 8 + 4)
 
 
+@pytest.mark.slow  # long: kept out of the default run (make test-slow)
 def test_translate_folder_writes_one_png_per_image(export_of, tmp_path):
     a2b, b2a = map(load, export_of("cyclegan"))
     assert (a2b.info["direction"], b2a.info["direction"]) == ("a2b", "b2a")

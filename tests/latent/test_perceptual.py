@@ -31,6 +31,7 @@ def test_a_file_that_is_not_torchvisions_vgg16_is_refused(vgg_file, tmp_path):
         perceptual.load_lpips(tmp_path / "missing.pth")
 
 
+@pytest.mark.slow  # long: kept out of the default run (make test-slow)
 def test_the_checked_weights_are_the_ones_lpips_uses(vgg_file, monkeypatch):
     path, trunk = vgg_file
     monkeypatch.setattr(perceptual, "VGG16_SHA256_PREFIX", perceptual._sha256(path)[:8])

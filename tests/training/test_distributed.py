@@ -56,6 +56,7 @@ def test_every_variant_trains_under_torchrun_with_ranks_in_sync(tmp_path):
             assert torch.isfinite(model.sample(2)).all(), name
 
 
+@pytest.mark.slow  # long: kept out of the default run (make test-slow)
 def test_two_ranks_match_one_process_with_twice_the_batch(tmp_path, monkeypatch):
     torchrun(str(WORKER), "parity", str(tmp_path))
     worker = worker_module()
@@ -75,6 +76,7 @@ def test_two_ranks_match_one_process_with_twice_the_batch(tmp_path, monkeypatch)
         assert {k: a[k] for k in a if k != "kind"} == pytest.approx({k: b[k] for k in b if k != "kind"}, rel=1e-4, abs=1e-6)
 
 
+@pytest.mark.slow  # long: kept out of the default run (make test-slow)
 def test_resume_from_a_two_rank_checkpoint(tmp_path, capsys):
     torchrun(str(WORKER), "resume", str(tmp_path))
     straight = load_checkpoint(tmp_path / "straight" / "checkpoints" / "step-000000006.pt")
