@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--models", default="gan,wgan,wgan_gp")
     parser.add_argument("--mixtures", default="ring8,grid25")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run from this one on")
     parser.add_argument("--steps", type=int, default=10000, help="train steps (batches) per run")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--jobs", type=int, default=1, help="runs at the same time (wall times need 1)")
@@ -108,7 +109,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     jobs = [(model, mixture, seed) for mixture in args.mixtures.split(",")
-            for model in args.models.split(",") for seed in range(args.seeds)]
+            for model in args.models.split(",") for seed in range(args.first_seed, args.first_seed + args.seeds)]
 
     def run_and_report(job: tuple[str, str, int]) -> dict:
         row = run_one(*job, args.steps, work, args.threads)
@@ -120,7 +121,7 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         rows = list(pool.map(run_and_report, jobs))
     for row in rows:
-        if row["seed"] == 0:
+        if row["seed"] == args.first_seed:
             shutil.copy(Path(row["run"]) / "samples.png", out / f"{row['model']}-{row['mixture']}.png")
     total = time.perf_counter() - started
     machine = (f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), torch {torch.__version__}, "
