@@ -57,6 +57,35 @@ class Data:
         )
 
 
+@dataclass
+class TwoDomainData(Data):
+    """Two image data sets of the same shape (domains A and B), declared ``paired`` or not.
+
+    Paired domains are aligned (example i of A goes with example i of B) and are shuffled
+    together; unpaired ones (CycleGAN's) are shuffled each on its own. ``len`` is the
+    larger domain's count.
+    """
+
+    parts: tuple[Data, ...] = ()  # (domain A, domain B)
+    paired: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.parts) != 2:
+            raise GankitError(f"{self.name}: two-domain data needs exactly two parts, got {len(self.parts)}")
+        if self.paired and len(self.parts[0]) != len(self.parts[1]):
+            raise GankitError(
+                f"{self.name}: paired domains differ in size ({len(self.parts[0])} and {len(self.parts[1])})"
+            )
+
+    def __len__(self) -> int:
+        return max(len(part) for part in self.parts)
+
+    def subset(self, indices: Sequence[int] | Tensor) -> Data:
+        if not self.paired:
+            raise GankitError("unpaired data has no common index; take subsets of its parts (data.parts)")
+        return replace(self, parts=tuple(part.subset(indices) for part in self.parts))
+
+
 def labels_of(data: Data) -> Tensor:
     """[N] int64 labels, all -1 when the data set has none."""
     if data.y is not None:
