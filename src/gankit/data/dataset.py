@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor
@@ -25,6 +25,20 @@ from gankit.data.images import resize_batch
 from gankit.errors import GankitError
 
 TRAIN_FRACTION = 0.8
+
+
+class DataSpec(NamedTuple):
+    """A data spec string split into its prefix and argument, in this one place:
+    ``DataSpec.of(" MNIST : /data ")`` is ``("mnist", "/data")``. Whether the prefix is known and
+    takes that argument is checked by ``gankit.data.specs.parse_spec``."""
+
+    prefix: str  # lower case
+    argument: str | None  # after the first ":", stripped; None when there is none
+
+    @classmethod
+    def of(cls, text: str) -> DataSpec:
+        prefix, _, argument = text.strip().partition(":")
+        return cls(prefix.strip().lower(), argument.strip() or None)
 
 
 @dataclass

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gankit.config import DataConfig
-from gankit.data.dataset import Data, existing_dir
+from gankit.data.dataset import Data, DataSpec, existing_dir
 from gankit.data.images import DECODE_ERRORS, IMAGE_EXTENSIONS, open_image, read_header, to_mode, to_signed
 from gankit.errors import GankitError
 
@@ -78,7 +78,7 @@ class AnomalySet:
 
 
 def is_folder_protocol(config: DataConfig) -> bool:
-    return config.spec.split(":", 1)[0].strip().lower() in FOLDER_PROTOCOLS
+    return DataSpec.of(config.spec).prefix in FOLDER_PROTOCOLS
 
 
 def is_labelled_protocol(config: DataConfig) -> bool:
@@ -99,16 +99,15 @@ def load_protocol(config: DataConfig, part: Part, load_plain: PlainLoader) -> An
         raise GankitError(f"unknown protocol part {part!r}; valid: {', '.join(PARTS)}")
     if is_labelled_protocol(config):
         return _labelled(config, part, load_plain)
-    prefix, _, argument = config.spec.partition(":")
-    prefix = prefix.strip().lower()
+    prefix, argument = DataSpec.of(config.spec)
     if prefix not in FOLDER_PROTOCOLS:
         raise GankitError(
             f"{config.spec!r} is no anomaly-detection protocol: set data.normal_classes or "
             "data.anomaly_classes (mnist, fashion-mnist, digits, folder:DIR) or use defects:DIR or magnetic-tile:DIR"
         )
-    if not argument.strip():
+    if argument is None:
         raise GankitError(f"data spec {prefix} needs a folder; write {prefix}:DIR")
-    root = existing_dir(argument.strip(), config.spec)
+    root = existing_dir(argument, config.spec)
     return _load_files(FOLDER_PROTOCOLS[prefix](root, part), config, f"{prefix}:{root}")
 
 

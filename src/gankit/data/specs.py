@@ -16,7 +16,7 @@ from typing import Literal
 
 from gankit.config import DataConfig
 from gankit.data import protocols
-from gankit.data.dataset import Data, fit_in_box, keep_random
+from gankit.data.dataset import Data, DataSpec, fit_in_box, keep_random
 from gankit.data.digits import load_digits
 from gankit.data.folder import load_folder
 from gankit.data.mnist import load_idx_set
@@ -53,10 +53,10 @@ def valid_specs() -> str:
     return ", ".join(spec.usage for spec in SPECS.values())
 
 
-def parse_spec(text: str) -> tuple[str, str | None]:
+def parse_spec(text: str) -> DataSpec:
     """(prefix, argument) of a spec string; GankitError when it names no valid spec."""
-    prefix, colon, argument = text.strip().partition(":")
-    prefix, argument = prefix.strip().lower(), argument.strip()
+    prefix, argument = DataSpec.of(text)
+    colon = ":" in text
     if prefix not in SPECS:
         raise GankitError(f"unknown data spec {text!r}; valid: {valid_specs()}")
     spec = SPECS[prefix]
@@ -68,7 +68,7 @@ def parse_spec(text: str) -> tuple[str, str | None]:
         raise GankitError(f"data spec {prefix} needs an argument; write {spec.usage}")
     if spec.choices and argument not in spec.choices:
         raise GankitError(f"unknown {prefix} data set {argument!r}; valid: {spec.usage}")
-    return prefix, argument or None
+    return DataSpec(prefix, argument)
 
 
 def load_data(config: DataConfig) -> Data:
