@@ -37,6 +37,9 @@ def test_train_sample_eval_round_trip(tmp_path, capsys):
     assert main(["train", "wgan_gp", "--data", "toy:ring8", "--steps", "4", "--out", str(run), *sets()]) == 0
     out = capsys.readouterr().out
     assert "samples.png" in out and "checkpoint" in out
+    # The start line says what was resolved: shape, size of the data, split, budget, device.
+    assert "training wgan_gp on toy:ring8 (2-D points, 512 examples, train split) for 4 steps" in out
+    assert "device cpu" in out
     assert main(["sample", str(run), "--n", "10", "--format", "npy", "--out", str(tmp_path / "s.npy")]) == 0
     assert np.load(tmp_path / "s.npy").shape == (10, 2)
     assert main(["eval", str(run), "--n", "100"]) == 0
@@ -196,3 +199,14 @@ def test_truncation_on_a_model_without_it_is_a_clear_error(tmp_path, capsys):
     assert "gan models do not take --truncation" in capsys.readouterr().err
     assert main(["style-mix", str(run)]) == 2
     assert "needs a style-based generator" in capsys.readouterr().err
+
+
+def test_the_eval_table_labels_values_prints_integers_and_says_why_a_floor_is_missing(capsys):
+    from gankit.commands.evaluate import print_scores
+
+    print_scores({"num_images": 19713.0, "fid": 12.345678, "fid_floor": 0.5, "cycle_l1_a": 0.25})
+    header, images, fid, cycle = capsys.readouterr().out.splitlines()
+    assert header.split()[:3] == ["metric", "value", "floor"]
+    assert images.split()[:2] == ["num_images", "19,713"]
+    assert fid.split() == ["fid", "12.35", "0.5"]
+    assert "none: real images have no translation to undo" in cycle

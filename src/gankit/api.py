@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-from gankit.config import RunConfig, apply_overrides, default_config_path, load_yaml
+from gankit.config import DataConfig, RunConfig, apply_overrides, default_config_path, load_yaml
+from gankit.data.protocols import FOLDER_PROTOCOLS
 from gankit.errors import GankitError
 from gankit.models import build_run_config, get_model_class
 from gankit.models.base import GANModel
@@ -21,6 +21,9 @@ from gankit.rundir import RunDirectory
 from gankit.scoring import ScoreResult, score_model
 from gankit.training.checkpoint import latest_checkpoint, load_checkpoint, refused_checkpoints
 from gankit.training.loop import Trainer, TrainResult, build_model, resolve_device
+
+LABELLED_SETS = ("digits", "mnist", "fashion-mnist")  # where class lists select an anomaly protocol
+PROTOCOL_CLASSES = ("normal_classes", "anomaly_classes")
 
 
 def make_config(
@@ -35,10 +38,8 @@ def make_config(
     ``batch_size``), then ``overrides`` (``["train.steps=100"]`` or ``{"train.steps": 100}``)."""
     get_model_class(model)
     default = default_config_path(model)
-    raw = load_yaml(default) if default.is_file() else {}
-    if config_file is not None:
-        raw = _merge(raw, load_yaml(config_file))
-    raw.setdefault("model", {})["name"] = model
+    preset = load_yaml(default) if default.is_file() else {}
+    user = load_yaml(config_file) if config_file is not None else {}
     shortcut_keys = {
         "data": "data.spec", "steps": "train.steps", "epochs": "train.epochs", "minutes": "train.minutes",
         "device": "train.device", "seed": "train.seed", "batch_size": "train.batch_size",
@@ -49,13 +50,44 @@ def make_config(
     budget = {"steps", "epochs", "minutes"} & {k for k, v in shortcuts.items() if v is not None}
     if budget:  # an explicit budget replaces the default one instead of racing it
         for key in ("steps", "epochs", "minutes"):
-            raw.setdefault("train", {})[key] = None
+            user.setdefault("train", {})[key] = None
     for key, value in shortcuts.items():
         if value is not None:
             section, field_name = shortcut_keys[key].split(".")
-            raw.setdefault(section, {})[field_name] = value
-    apply_overrides(raw, _override_list(overrides))
+            user.setdefault(section, {})[field_name] = value
+    apply_overrides(user, _override_list(overrides))
+    _refuse_inapplicable(user.get("data") or {})
+    raw = _merge(_preset_for_data(preset, user.get("data") or {}), user)
+    raw.setdefault("model", {})["name"] = model
     return build_run_config(raw)
+
+
+def _spec_prefix(spec: str) -> str:
+    return str(spec).split(":", 1)[0].strip().lower()
+
+
+def _preset_for_data(preset: dict[str, Any], user_data: dict[str, Any]) -> dict[str, Any]:
+    """The preset without the data settings that belong to its own data set when the user names
+    another: that data set's natural size applies (MNIST 28, folders 64), and protocol classes
+    carry over only to labelled sets (a folder protocol names its own anomalies)."""
+    preset_data = preset.get("data") or {}
+    preset_spec = preset_data.get("spec", DataConfig.spec)
+    spec = user_data.get("spec", preset_spec)
+    if spec == preset_spec:
+        return preset
+    kept = {key: value for key, value in preset_data.items()
+            if key in PROTOCOL_CLASSES and _spec_prefix(spec) in LABELLED_SETS}
+    return {**preset, "data": kept}
+
+
+def _refuse_inapplicable(user_data: dict[str, Any]) -> None:
+    """Settings a user gave that the chosen data cannot honour are an error, not carried along."""
+    prefix = _spec_prefix(user_data.get("spec", DataConfig.spec))
+    if prefix in FOLDER_PROTOCOLS:
+        for key in PROTOCOL_CLASSES:
+            if user_data.get(key) is not None:
+                raise GankitError(f"data.{key} does not apply to {prefix}:DIR, which names its own normal "
+                                  "and anomalous images; leave it out")
 
 
 def _override_list(overrides: list[str] | dict[str, Any] | None) -> list[str]:

@@ -17,13 +17,14 @@ import argparse
 import errno
 import sys
 import traceback
+import warnings
 
 from gankit import __version__
 from gankit.commands import (
     Verb, data, evaluate, export, features, latent, models, report, sample, score, serve, style, train,
     translate,
 )
-from gankit.errors import GankitError, TrainingInterrupted, one_line
+from gankit.errors import GankitError, GankitWarning, TrainingInterrupted, one_line
 
 VERBS: tuple[Verb, ...] = (
     train.VERB,
@@ -72,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings as one line each, without Python's source path: gankit's own notes, and a
+    library's warnings named by category."""
+    label = "note" if issubclass(category, GankitWarning) else f"warning ({category.__name__})"
+    print(f"gankit: {label}: {one_line(message)}", file=sys.stderr)
+
+
 # An OSError about a path the user gave (a name too long, a folder that is a file, no permission)
 # is bad input too, wherever it surfaces; any other OSError is a bug and keeps its traceback.
 PATH_ERRORS = {errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM,
@@ -81,7 +89,9 @@ PATH_ERRORS = {errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, er
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return next(verb for verb in VERBS if verb.name == args.verb).run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return next(verb for verb in VERBS if verb.name == args.verb).run(args)
     except (GankitError, OSError) as error:
         if isinstance(error, OSError) and (error.filename is None or error.errno not in PATH_ERRORS):
             raise

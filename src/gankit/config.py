@@ -180,7 +180,8 @@ class TrainConfig(Settings):
     eval_features: str = "auto"  # features for FID/KID/PR: auto | classifier | inception
     keep_checkpoints: int = setting(3, POSITIVE)
     num_preview: int = setting(64, POSITIVE)  # samples in each grid (2-D points: at least 2,500)
-    progress: bool = True
+    progress: bool = True  # a bar on a terminal; off, or piped: a plain line every print_every steps
+    print_every: int = setting(100, POSITIVE)  # steps between plain progress lines
     precision: Precision = "32"  # autocast; fp16 (16-mixed) adds loss scaling
     channels_last: bool = False  # NHWC memory format for image networks and batches
     compile: bool = False  # torch.compile the trained networks

@@ -58,6 +58,11 @@ class RunDirectory:
         return self.path / "report.html"
 
     @property
+    def facts(self) -> Path:
+        """The finished run's training time, throughput and device, for the report."""
+        return self.path / "run.json"
+
+    @property
     def losses(self) -> Path:
         return self.path / "losses.png"
 

@@ -17,7 +17,6 @@ import csv
 import io
 import json
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,7 +28,7 @@ from gankit.capabilities import AnomalyScorer
 from gankit.config import DataConfig
 from gankit.data.anomaly import load_anomaly
 from gankit.data.protocols import is_folder_protocol
-from gankit.errors import GankitError
+from gankit.errors import GankitError, note
 from gankit.files import write_text
 from gankit.metrics.anomaly import image_metrics, pixel_metrics
 from gankit.models import MODELS
@@ -200,11 +199,10 @@ def _calibration_summary(model: Any, threshold: float, quantile: float | None) -
     if n * (1 - quantile) < MIN_SCORES_ABOVE:
         steadier = math.floor((1 - MIN_SCORES_ABOVE / n) * 100) / 100 if n > 2 * MIN_SCORES_ABOVE else None
         advice = f"--quantile {steadier:g} rests on {MIN_SCORES_ABOVE} of them" if steadier else "more normal images are needed"
-        warnings.warn(
+        note(
             f"only {n} held-out normal images back the {quantile:g} quantile (about {n * (1 - quantile):.1f} lie above "
             f"it), so the threshold is about the largest normal score and its false-positive rate is uncertain; "
-            f"{advice}",
-            stacklevel=3,
+            f"{advice}"
         )
     return summary
 
@@ -228,5 +226,5 @@ def _record_in_run(run_dir: Path, model: Any, result: ScoreResult, test: Any, ou
         write_text(RunDirectory(run_dir).test_scores, json.dumps(record, indent=1) + "\n")
         return {"report": write_report(run_dir)}
     except OSError as error:
-        warnings.warn(f"could not record the scores in {run_dir} ({error.strerror}); its report is unchanged")
+        note(f"could not record the scores in {run_dir} ({error.strerror}); its report is unchanged")
         return {}

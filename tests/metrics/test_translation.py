@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from gankit.config import DataConfig
+from gankit.errors import GankitWarning
 from gankit.data import load_data
 from gankit.metrics.fid import frechet_distance
 from gankit.metrics.translation import (
@@ -88,5 +89,5 @@ def test_translation_fid_uses_each_target_domains_cached_classifier(with_digits_
 def test_translation_fid_without_a_classifier_warns_and_skips(tmp_path, monkeypatch):
     monkeypatch.setenv("GANKIT_HOME", str(tmp_path))
     data = load_data(DataConfig(spec="unpaired:digits[classes=3],digits[classes=8]", image_size=16))
-    with pytest.warns(UserWarning, match="gankit features train"):
+    with pytest.warns(GankitWarning, match="gankit features train"):
         assert TranslationFID().compute(tiny_cyclegan(), data, num_samples=20) == {}

@@ -127,6 +127,9 @@ def test_translate_preview_and_cycle_shapes():
         model.train_step((torch.rand(2, 1, 16, 16), torch.rand(2, 1, 16, 16)), s)
     assert int(model.preview_count) == PREVIEW_EXAMPLES
     assert model.preview(64, torch.Generator()).shape == (6 * PREVIEW_EXAMPLES, 1, 16, 16)
+    # One row per kind, labelled on the grid: inputs, translations, translations back.
+    assert model.preview_layout(6 * PREVIEW_EXAMPLES) == {
+        "nrow": PREVIEW_EXAMPLES, "rows": ["A", "G(A)", "F(G(A))", "B", "F(B)", "G(F(B))"]}
     translated, reconstructed = model.cycle(torch.zeros(3, 1, 32, 32), "b2a")  # fully convolutional
     assert translated.shape == reconstructed.shape == (3, 1, 32, 32)
     assert translated.abs().max() <= 1

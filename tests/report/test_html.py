@@ -122,3 +122,30 @@ def check_in_browser(page: str, tmp_path) -> None:
 
 def test_detector_report_loads_in_a_headless_browser(scored_detector, tmp_path):
     check_in_browser((scored_detector[0] / "report.html").read_text(), tmp_path)
+
+
+def test_the_report_shows_the_run_and_why_metrics_are_missing(tmp_path):
+    out = tmp_path / "quiet"
+    api.train("gan", data="toy:ring8", steps=4, out=out, overrides=tiny_overrides("toy:ring8") + ["train.eval_metrics=[]"])
+    page = (out / "report.html").read_text()
+    assert "<h2>Run</h2>" in page and "training time" in page and "steps/s" in page and "device</td><td>cpu" in page
+    assert "step-000000004.pt" in page
+    assert "Not computed" in page and "train.eval_metrics is empty" in page
+
+
+def test_one_evaluation_is_a_table_row_and_num_modes_never_a_curve(tmp_path):
+    from gankit.report.plots import plot_metric_curves
+
+    once = [{"kind": "eval", "step": 8, "fid": 3.0, "fid_floor": 1.0}]
+    assert plot_metric_curves(once, tmp_path / "once.png") is None
+    twice = [{"kind": "eval", "step": s, "num_modes": 8, "num_modes_floor": 8} for s in (4, 8)]
+    assert plot_metric_curves(twice, tmp_path / "modes.png") is None
+
+
+def test_eval_updates_the_report(toy_run, capsys):
+    before = (toy_run / "report.html").stat().st_mtime_ns
+    assert main(["eval", str(toy_run), "--n", "100", "--seed", "3"]) == 0
+    assert "updated" in capsys.readouterr().out
+    assert (toy_run / "report.html").stat().st_mtime_ns > before
+    assert '"num_samples": 100' in (toy_run / "eval.json").read_text()
+    assert "num_samples: 100" in (toy_run / "report.html").read_text()

@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from gankit import api
     from gankit.config import DataConfig, apply_overrides, from_dict
     from gankit.data import load_data
-    from gankit.metrics.evaluator import Evaluator
+    from gankit.capabilities import AnomalyScorer
+    from gankit.metrics.evaluator import Evaluator, features_hint
+    from gankit.report.html import write_report
     from gankit.training.loop import write_json
 
     model = api.load(args.run, device=args.device)
@@ -56,16 +58,24 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError(f"{data.name} gives examples of shape {tuple(data.shape)}, the run makes "
                           f"{tuple(model.data_shape)}; set data.image_size / data.channels to match")
     names = [n for n in args.metrics.split(",") if n.strip()] if args.metrics else config.train.eval_metrics
+    if names == []:
+        raise GankitError("the run sets train.eval_metrics to none; name the metrics with --metrics "
+                          "(see 'gankit eval --help')")
     evaluator = Evaluator(data, data_config, model, names, num_samples=args.n or config.train.eval_samples,
                           seed=args.seed, features=args.features)
     results = evaluator(model)
+    detector = isinstance(model, AnomalyScorer)
+    score_hint = f"{config.model_name} is an anomaly detector: score its test images with 'gankit score {args.run}'"
     if not results:
         raise GankitError(f"no metric applies to {config.model_name} on {data.name}; "
-                          f"for images train a classifier first: gankit features train --data {data.name}")
+                          + (score_hint if detector else features_hint(data)))
     print(f"{evaluator.num_samples} samples vs {data.name}, features: {evaluator.features_name}")
     print_scores(results)
     write_json(out, evaluator.record(model.step, results))
     print(f"wrote {out}")
+    print(f"updated {write_report(RunDirectory(args.run).path)}")
+    if detector:
+        print(f"note: {score_hint}")
     return 0
 
 
@@ -75,11 +85,12 @@ VERB = Verb("eval", "Evaluate a trained run; prints a table and writes RUN/eval.
 def print_scores(results: dict[str, float]) -> None:
     """Each score beside its floor (the same metric between two halves of the real data), as
     ``gankit eval`` and the end of ``gankit train`` print them."""
-    from gankit.metrics.samples import FLOOR_SUFFIX
+    from gankit.metrics.samples import FLOOR_SUFFIX, no_floor_reason, number
 
     scores = [k for k in results if not k.endswith(FLOOR_SUFFIX)]
     width = max(map(len, scores + ["metric"]))
-    print(f"{'metric':<{width}}  {'samples':>10}  {'floor':>10}  (floor: the same metric on real data, real vs real)")
+    print(f"{'metric':<{width}}  {'value':>10}  {'floor':>10}  (floor: the same metric on real data, real vs real)")
     for key in scores:
         floor = results.get(key + FLOOR_SUFFIX)  # model metrics (e.g. cycle L1) have none
-        print(f"{key:<{width}}  {results[key]:>10.4g}  {'-' if floor is None else f'{floor:.4g}':>10}")
+        floor_text = number(floor) if floor is not None else no_floor_reason(key)
+        print(f"{key:<{width}}  {number(results[key]):>10}  {floor_text:>10}")

@@ -46,7 +46,9 @@ def run_mix(args: argparse.Namespace) -> int:
     rows, cols = seed_list(args.rows, "--rows"), seed_list(args.cols, "--cols")
     model = _style_model(args, images=(len(rows) + 1) * (len(cols) + 1))
     images, nrow = style_mixing_grid(model, rows, cols, args.layers, args.truncation)
-    save_image_grid(images, out, nrow=nrow)
+    # The top row holds the destinations (column seeds), the left column the sources (row seeds).
+    save_image_grid(images, out, nrow=nrow, rows=["dest.", *(f"seed {r}" for r in rows)],
+                    cols=["source", *(f"seed {c}" for c in cols)])
     print(f"wrote the style-mixing grid ({args.layers} styles from the rows) to {out}")
     return 0
 
@@ -78,7 +80,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
         save_gif(interpolation_frames(model, seeds, args.space, args.steps, args.truncation), out)
     else:
         images, nrow = interpolation_grid(model, seeds, args.space, args.steps, args.truncation)
-        save_image_grid(images, out, nrow=nrow)
+        save_image_grid(images, out, nrow=nrow, rows=[f"{a} to {b}" for a, b in zip(seeds[:-1], seeds[1:])])
     print(f"wrote the {args.space}-space interpolation to {out}")
     return 0
 
@@ -98,7 +100,8 @@ def run_noise(args: argparse.Namespace) -> int:
     seeds = seed_list(args.seeds, "--seeds")
     model = _style_model(args, images=len(seeds) * (args.draws + args.show + 2))
     images, nrow = noise_figure(model, seeds, args.draws, args.show, truncation=args.truncation)
-    save_image_grid(images, out, nrow=nrow)
+    save_image_grid(images, out, nrow=nrow, rows=[f"seed {s}" for s in seeds],
+                    cols=[*(f"noise {i + 1}" for i in range(args.show)), "no noise", "std"])
     print(f"wrote the noise figure ({args.show} draws, no noise, per-pixel std over {args.draws}) to {out}")
     return 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from gankit.commands import Verb, class_list, protocol_arguments, seed
 from gankit.commands.evaluate import print_scores
@@ -37,7 +36,7 @@ def arguments(train: argparse.ArgumentParser) -> None:
     train.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     train.add_argument("--seed", type=seed, help="random seed (default 0)")
     train.add_argument("--batch-size", type=int, help="examples per batch")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar: a plain line every train.print_every steps (for logs)")
     speed = train.add_argument_group("speed (docs/BENCHMARKS.md measures each)")
     speed.add_argument("--precision", choices=["32", "bf16", "16-mixed"],
                        help="32 (default); bf16 or 16-mixed autocast (fp16 with loss scaling)")
@@ -84,8 +83,6 @@ def run(args: argparse.Namespace) -> int:
         if not args.out and launched_by_torchrun():
             raise GankitError("under torchrun give --out DIR, so that every process uses the same run directory")
         run_dir = output_folder(args.out) if args.out else api.default_run_dir(config)
-        if is_main_process():
-            print(f"training {config.model_name} on {config.data.spec} -> {run_dir}")
         result = Trainer(config, run_dir).fit()
     close_process_group()
     if not is_main_process():

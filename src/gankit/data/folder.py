@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 from gankit.config import DataConfig
 from gankit.data.dataset import Data, existing_dir, fixed_split, keep_classes
 from gankit.data.images import DECODE_ERRORS, IMAGE_EXTENSIONS, Header, decode_file, read_header, to_signed
-from gankit.errors import GankitError
+from gankit.errors import GankitError, note
 
 DEFAULT_SIZE = 64  # when images differ in size and data.image_size is unset
 SKIPPED_NAMES_SHOWN = 5
@@ -178,4 +178,4 @@ def _warn_skipped(spec: str, root: Path, skipped: list[tuple[Path, str]]) -> Non
         return
     shown = ", ".join(f"{path.relative_to(root)} ({reason})" for path, reason in skipped[:SKIPPED_NAMES_SHOWN])
     more = f" and {len(skipped) - SKIPPED_NAMES_SHOWN} more" if len(skipped) > SKIPPED_NAMES_SHOWN else ""
-    warnings.warn(f"{spec}: skipped {len(skipped)} file(s) that could not be decoded: {shown}{more}", stacklevel=2)
+    note(f"{spec}: skipped {len(skipped)} file(s) that could not be decoded: {shown}{more}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from PIL import Image
 from torch import Tensor
 
 from gankit.data.images import DECODE_ERRORS, open_image, to_signed
-from gankit.errors import GankitError
+from gankit.errors import GankitError, note
 from gankit.files import atomic_write
 from gankit.translation import find_images
 
@@ -49,7 +48,7 @@ def read_images(inputs: list[str | Path], model) -> list[InputImage]:
         images.append(InputImage(path, name.with_suffix(""), pixels))
     if resized:
         more = f" and {len(resized) - 3} more" if len(resized) > 3 else ""
-        warnings.warn(f"resized to the model's {size}x{size} px: {', '.join(resized[:3])}{more}", stacklevel=2)
+        note(f"resized to the model's {size}x{size} px: {', '.join(resized[:3])}{more}")
     return images
 
 

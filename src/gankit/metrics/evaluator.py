@@ -24,6 +24,13 @@ from gankit.metrics.features import get_features
 from gankit.metrics.samples import FLOOR_SUFFIX, ClassifierExtractor, ModelMetric, SampleMetric, SampleSet, gather
 
 
+def features_hint(data: Data) -> str:
+    """How to get features for ``data``: a command that works on it."""
+    if data.kind == "image" and data.class_names:
+        return f"train a classifier with 'gankit features train --data {data.name} --size {data.shape[1]} --channels {data.shape[0]}'"
+    return "it has no class labels to train a classifier on; give InceptionV3 weights ('gankit features inception --help')"
+
+
 class Evaluator:
     def __init__(
         self,
@@ -44,6 +51,9 @@ class Evaluator:
         self.batch_size = batch_size
         self.num_samples = self.sample_count(data, num_samples)
         explicit = names is not None
+        self.skipped: dict[str, str] = {}  # metric -> why it did not run (the report says so)
+        if names == []:
+            self.skipped["all"] = "train.eval_metrics is empty"
         names = [n.strip() for n in names] if explicit else [n for n, m in METRICS.items() if m.applies_to(model, data)]
         self.metrics = {name: get_metric(name) for name in names}
         for name, metric in self.metrics.items():
@@ -59,6 +69,7 @@ class Evaluator:
                 raise GankitError(f"metric {name!r} {missing}")
             if missing:  # the default set keeps what can run with the features at hand
                 del self.metrics[name]
+                self.skipped[name] = missing
         if self.extractor is not None:
             self.extractor.to(_device_of(model))
         self._reference: SampleSet | None = None
@@ -80,7 +91,7 @@ class Evaluator:
             return None
         if metric.needs == "features" and self.extractor is None:
             return ("needs features, and neither a classifier nor the InceptionV3 weights are cached for "
-                    f"{self.data.name}; train one with 'gankit features train --data {self.data.name}'")
+                    f"{self.data.name}; {features_hint(self.data)}")
         if metric.needs == "classifier" and not isinstance(self.extractor, ClassifierExtractor):
             return "needs --features classifier"
         return None
@@ -140,7 +151,8 @@ class Evaluator:
     def record(self, step: int, values: dict[str, float]) -> dict:
         """What ``RUN/eval.json`` holds: the settings, then every score and floor."""
         return {"step": step, "data": self.data.name, "num_samples": self.num_samples,
-                "features": self.features_name, "seed": self.seed, **values}
+                "features": self.features_name, "seed": self.seed, **values,
+                **({"skipped": self.skipped} if self.skipped else {})}
 
 
 def _device_of(model) -> torch.device:

@@ -21,6 +21,24 @@ from gankit.errors import GankitError
 
 # Each sample metric is reported beside the same metric between two real halves: KEY + FLOOR_SUFFIX.
 FLOOR_SUFFIX = "_floor"
+# Why a score has no floor, by the start of its key (the eval table and the report say it).
+NO_FLOOR = {
+    "cycle_l1": "none: real images have no translation to undo",
+    "kid_std": "none: the spread of kid_mean over subsets",
+}
+
+
+def no_floor_reason(key: str) -> str:
+    return next((why for start, why in NO_FLOOR.items() if key.startswith(start)), "none")
+
+
+def number(value: float) -> str:
+    """A score as text: whole numbers as integers (19,713, not 1.971e+04), others to 4 digits."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:.4g}"
 
 def gather(data: Data, indices: Tensor) -> Tensor:
     """[K, *shape] examples of ``data`` at ``indices``, from memory or decoded from disk."""

@@ -14,14 +14,13 @@ caches for the ``classifier`` features (``gankit features train``).
 
 from __future__ import annotations
 
-import warnings
 
 import torch
 from torch import Tensor
 
 from gankit.capabilities import Translator
 from gankit.data.dataset import TwoDomainData
-from gankit.errors import GankitError
+from gankit.errors import GankitError, note
 from gankit.metrics.features.classifier import ClassifierFeatures, load_classifier
 from gankit.metrics.fid import frechet_distance, kernel_distance, kid_subset_size
 from gankit.metrics.samples import FLOOR_SUFFIX, ModelMetric
@@ -134,10 +133,14 @@ class TranslationFID(ModelMetric):
 
         values = {}
         for direction, source, target in _domains(data):
+            if not target.class_names:  # the judge is a classifier of the target domain
+                note(f"no FID/KID for {direction} translations: {target.name} has no class labels to train "
+                     "the classifier that judges them on (the cycle metric still applies)")
+                continue
             try:
                 judge = load_classifier(None, target).to(torch.device("cpu"))
             except GankitError as error:
-                warnings.warn(f"no FID/KID for {direction} translations: {error}")
+                note(f"no FID/KID for {direction} translations: {error}")
                 continue
             n = min(num_samples, len(source), len(target) // 2)
             translated = translate(model, preview_grid(source, n, seed=seed), direction)

@@ -117,6 +117,11 @@ class GANModel(nn.Module):
         the variant shows something else (translations, reconstructions)."""
         return self.sample(n, generator=generator)
 
+    def preview_layout(self, count: int) -> dict[str, Any]:
+        """How ``count`` preview images are tiled and labelled (``save_image_grid``'s nrow, rows,
+        cols); a square, unlabelled grid of samples unless the variant shows something else."""
+        return {}
+
     @classmethod
     def capabilities(cls) -> list[str]:
         """The user-facing jobs this variant declares (``gankit.capabilities.JOBS``)."""

@@ -18,7 +18,6 @@ map is monotone, so rankings (AUROC) are those of the raw scores.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from torch import Tensor
 from gankit.capabilities import AnomalyOutput, AnomalyScorer, FinishesTraining, Reconstructor, TrainEndContext
 from gankit.config import OPEN_FRACTION, POSITIVE, setting
 from gankit.data.images import model_images
-from gankit.errors import GankitError
+from gankit.errors import GankitError, note
 from gankit.files import write_text
 from gankit.models.base import GANModel
 from gankit.rundir import RunDirectory
@@ -96,6 +95,12 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
         with self.scoring():
             x_hat = self.reconstruct(x)
         return torch.stack([x, x_hat], 1).flatten(0, 1)  # [2K, C, H, W]: x, x_hat, x, x_hat, ...
+
+    def preview_layout(self, count: int) -> dict[str, Any]:
+        if self._preview_x is None or not isinstance(self, Reconstructor):
+            return {}
+        pairs = max(1, min(4, count // 2))  # input | reconstruction pairs per row
+        return {"nrow": 2 * pairs, "cols": ["input", "recon."] * pairs}
 
     # --- scoring a whole set -----------------------------------------------------------------------
     def score_dataset(self, x: Tensor, batch_size: int | None = None) -> AnomalyOutput:
@@ -165,7 +170,7 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
         from gankit.data.protocols import is_protocol
 
         if not is_protocol(context.config.data):
-            warnings.warn(
+            note(
                 f"{context.config.data.spec} is no anomaly-detection protocol, so no held-out normal images "
                 "exist: scores stay uncalibrated (set data.normal_classes / data.anomaly_classes, or use "
                 "defects:DIR or magnetic-tile:DIR)"

@@ -1,9 +1,11 @@
 """The run report: one self-contained ``RUN/report.html`` (images inlined as base64,
 no scripts, no external files) that a person can open, mail or archive.
 
-It shows the resolved config, the sample grids across training, the loss
-curves, the metric curves and the final metrics beside their real-vs-real
-floor, and for the 2-D toy mixtures the final samples over the true modes.
+It shows the run (training time, throughput, device, checkpoints), the final
+metrics beside their real-vs-real floor and why any metric is missing, the
+sample grids across training, the loss curves, the metric curves (metrics
+evaluated more than once), the resolved config, and for the 2-D toy mixtures
+the final samples over the true modes. ``gankit eval`` rewrites it.
 
     path = write_report(Path("runs/ring"))   # runs/ring/report.html
 """
@@ -21,6 +23,7 @@ import yaml
 
 from gankit.errors import GankitError
 from gankit.metrics.evaluator import FLOOR_SUFFIX
+from gankit.metrics.samples import no_floor_reason, number
 from gankit.files import write_text
 from gankit.report.plots import plot_losses, plot_metric_curves
 from gankit.rundir import RunDirectory
@@ -35,7 +38,7 @@ table { border-collapse: collapse; } td, th { padding: 0.3em 1em; border-bottom:
 th:first-child, td:first-child { text-align: left; }
 .grids { display: flex; flex-wrap: wrap; gap: 1em; } figure { margin: 0; text-align: center; }
 figure img { max-width: 240px; image-rendering: pixelated; border: 1px solid #ddd; }
-img.wide { max-width: 100%; } .note { color: #666; font-size: 0.9em; }
+img.wide { max-width: 100%; } table.facts td { text-align: left; } .note { color: #666; font-size: 0.9em; }
 """
 
 
@@ -54,9 +57,35 @@ def _grids(run: RunDirectory) -> list[Path]:
 
 
 def _number(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return html.escape(str(value))
+    return html.escape(number(value))
+
+
+def _skipped(evaluation: dict) -> str:
+    """Why metrics are missing, as the evaluation recorded it."""
+    reasons = evaluation.get("skipped") or {}
+    items = "".join(f"<li>{'' if name == 'all' else f'<b>{html.escape(name)}</b>: '}{html.escape(why)}</li>"
+                    for name, why in reasons.items())
+    return f'<p class="note">Not computed:</p><ul class="note">{items}</ul>' if items else ""
+
+
+def _run_facts(run: RunDirectory) -> str:
+    """Training time, throughput, device and the checkpoints kept."""
+    facts = json.loads(run.facts.read_text()) if run.facts.is_file() else {}
+    rows = []
+    if facts:
+        rows += [("steps", number(facts["steps"])),
+                 ("training time", f"{facts['train_seconds']:.1f} s (the training steps themselves)"),
+                 ("device", f"{facts['device']}" + (f" x {facts['processes']} processes" if facts["processes"] > 1 else ""))]
+        if facts.get("steps_per_second"):
+            rows.append(("throughput", f"{facts['steps_per_second']:.3g} steps/s, "
+                                       f"{facts['examples_per_second']:.3g} examples/s (batch {facts['batch_size']})"))
+    checkpoints = sorted(run.checkpoints.glob("step-*.pt"))
+    if checkpoints:
+        rows.append(("checkpoints", ", ".join(f"{p.name} ({p.stat().st_size / 2**20:.1f} MiB)" for p in checkpoints)))
+    if not rows:
+        return ""
+    body = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f'<h2>Run</h2><table class="facts">{body}</table>'
 
 
 def _scores(evaluation: dict) -> dict:
@@ -67,16 +96,18 @@ def _scores(evaluation: dict) -> dict:
 def _metrics_table(evaluation: dict) -> str:
     scores = _scores(evaluation)
     if not scores:
-        return '<p class="note">No metric applied to this run (see <code>gankit eval --help</code>).</p>'
+        why = _skipped(evaluation) or '<p class="note">No metric applies to this run (see <code>gankit eval --help</code>).</p>'
+        return why
     rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{_number(v)}</td><td>{_number(evaluation.get(k + FLOOR_SUFFIX, ''))}</td></tr>"
+        f"<tr><td>{html.escape(k)}</td><td>{_number(v)}</td><td>{_number(evaluation.get(k + FLOOR_SUFFIX, no_floor_reason(k)))}</td></tr>"
         for k, v in scores.items()
     )
     settings = ", ".join(f"{k}: {html.escape(str(evaluation[k]))}" for k in ("step", "data", "num_samples", "features")
                          if k in evaluation)
     return (f'<p class="note">{settings}. The floor is the same metric between two disjoint halves of the real '
             f"data with as many examples: what a perfect generator would score.</p>"
-            f"<table><tr><th>metric</th><th>samples</th><th>floor (real vs real)</th></tr>{rows}</table>")
+            f"<table><tr><th>metric</th><th>value</th><th>floor (real vs real)</th></tr>{rows}</table>"
+            + _skipped(evaluation))
 
 
 def _detector_sections(run_dir: Path) -> list[str]:
@@ -142,6 +173,7 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
     sections = [f"<h1>gankit run: {html.escape(title)}</h1>",
                 f'<p class="note">Report written {time.strftime("%Y-%m-%d %H:%M:%S %Z")} from {html.escape(str(run_dir))}.</p>']
 
+    sections.append(_run_facts(run))
     detector = (run_dir / "normalization.json").is_file()
     if not detector or _scores(evaluation):  # a detector's metrics come from `gankit score`
         sections.append("<h2>Final metrics</h2>" + _metrics_table(evaluation))

@@ -29,7 +29,6 @@ import numpy as np
 import torch
 import yaml
 from torch import nn
-from tqdm.auto import tqdm
 
 from gankit import __version__
 from gankit.capabilities import FinishesTraining, TrainEndContext
@@ -59,6 +58,7 @@ from gankit.training.checkpoint import (
 from gankit.training.distributed import Distributed
 from gankit.training.logging import MetricsWriter, RunningMeans
 from gankit.training.precision import Precision
+from gankit.training.progress import Progress, is_terminal
 
 PREVIEW_SEED = 1234  # the same latents in every grid, so grids show progress, not noise
 
@@ -367,7 +367,12 @@ class Trainer:
         total = self._total_steps()
         means = RunningMeans()
         main = self.dist.is_main
-        bar = tqdm(total=total, initial=self.step, disable=not (train.progress and main), unit="step", dynamic_ncols=True)
+        if main:
+            print(self.describe(total), flush=True)
+        progress = Progress(total_steps=total, minutes=train.minutes, interactive=train.progress and is_terminal(),
+                            print_every=train.print_every, start_step=self.step, start_elapsed=self.elapsed, enabled=main)
+        self.progress = progress
+        row: dict[str, float] = {}
         checkpoint = None
         try:
             with _StopSignals() as stop:
@@ -378,15 +383,12 @@ class Trainer:
                     logs, stop_requested = self._synchronise(logs, stop.received is not None)
                     if not self._finite_or_rolled_back(logs):
                         means = RunningMeans()
-                        bar.reset(total=total)
-                        bar.update(self.step)
                         continue
                     means.add(logs)
-                    bar.update(1)
                     if self.step % train.log_every == 0:
                         row = means.pop()
                         self.writer.write(self.step, row)
-                        bar.set_postfix({k: f"{v:.3g}" for k, v in row.items()}, refresh=False)
+                    progress.update(self.step, self.elapsed, row)
                     if main and self.step % train.sample_every == 0:
                         self._save_preview(self.run.preview(self.step))
                     if main and train.eval_every and self.step % train.eval_every == 0:
@@ -408,9 +410,24 @@ class Trainer:
             if finishes or not self._saved_at(checkpoint):
                 checkpoint = self._save_checkpoint()
         finally:
-            bar.close()
+            progress.close()
             self.writer.close()
         return self._finish(checkpoint) if main else TrainResult(self.run_dir, self.step, checkpoint)
+
+    def describe(self, total: int | None) -> str:
+        """The start line: what was resolved from the settings and the data."""
+        data, train = self.data, self.config.train
+        shape = "x".join(map(str, data.shape)) if data.kind == "image" else f"{data.shape[0]}-D points"
+        budget = []
+        if total is not None:
+            epochs = total / self.stream.steps_per_epoch
+            budget.append(f"{total:,} steps ({epochs:.3g} epochs)")
+        if train.minutes is not None:
+            budget.append(f"{train.minutes:g} minutes")
+        verb = f"resuming at step {self.step:,}:" if self.resume else "training"
+        return (f"{verb} {self.config.model_name} on {data.name} ({shape}, {len(data):,} {'images' if data.kind == 'image' else 'examples'}, "
+                f"{self.config.data.split} split) for {' or '.join(budget)}, batch {train.batch_size}, "
+                f"device {self.device} -> {self.run_dir}")
 
     def next_batch(self) -> tuple[torch.Tensor, ...]:
         batch = next(self.stream)
@@ -485,7 +502,7 @@ class Trainer:
                 group["lr"] *= lr_scale / self.lr_scale
         self.lr_scale, self.nan_rollbacks = lr_scale, rollbacks
         if self.dist.is_main:
-            tqdm.write(f"{what}: rolled back to {path.name} with learning rates x{lr_scale:g} "
+            self.progress.write(f"{what}: rolled back to {path.name} with learning rates x{lr_scale:g} "
                        f"(roll-back {rollbacks} of {self.config.train.nan_max_rollbacks})")
 
     def _non_finite_weights(self) -> str | None:
@@ -530,7 +547,8 @@ class Trainer:
         # A scatter plot of 2-D points needs as many points as the mode metric draws.
         n = self.config.train.num_preview if len(self.data.shape) > 1 else max(self.config.train.num_preview, 2500)
         samples = self.model.preview(n, generator)
-        return save_samples(samples, path, self.data.modes, title=f"{self.config.model_name}, step {self.step}")
+        return save_samples(samples, path, self.data.modes, title=f"{self.config.model_name}, step {self.step}",
+                            **(self.model.preview_layout(len(samples)) if samples.dim() == 4 else {}))
 
     def evaluate(self) -> dict[str, float]:
         """The same evaluation as ``gankit eval``, with the train.eval_* settings."""
@@ -548,10 +566,20 @@ class Trainer:
         result.evaluation = self.evaluate()
         if result.evaluation:
             MetricsWriter(self.run_dir, tensorboard=False).write(self.step, result.evaluation, kind="eval")
+        if result.evaluation or self.evaluator.skipped:  # the report says why a metric is missing
             write_json(self.run.evaluation, self.evaluator.record(self.step, result.evaluation))
+        write_json(self.run.facts, self._run_facts())
         result.report = write_report(self.run_dir)  # draws the loss curves too
         result.losses = self.run.losses if self.run.losses.is_file() else None
         return result
+
+    def _run_facts(self) -> dict[str, Any]:
+        """What the report shows about the run itself: time, throughput, device."""
+        images = self.step * self.config.train.batch_size * self.dist.world_size
+        return {"steps": self.step, "train_seconds": round(self.elapsed, 3), "device": str(self.device),
+                "processes": self.dist.world_size, "batch_size": self.config.train.batch_size,
+                "steps_per_second": self.step / self.elapsed if self.elapsed else None,
+                "examples_per_second": images / self.elapsed if self.elapsed else None}
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -88,6 +88,9 @@ class ClassifierFeatures(ClassifierExtractor):
         return self.net(x.to(next(self.net.parameters()).device)).softmax(dim=1).float()
 
 
+UNLABELLED = "the classifier features need labelled images; {name} has no class labels"
+
+
 def classifier_data_config(config: DataConfig) -> DataConfig:
     """The data a classifier for ``config`` is trained on: every example and class of the train split."""
     return replace(config, classes=None, limit=None, split="train")
@@ -110,12 +113,15 @@ def load_classifier(config: DataConfig | None, data: Data | None = None) -> Clas
     data = data or load_data(classifier_data_config(config))
     if data.kind != "image":
         raise GankitError(f"the classifier features need images; {data.name} holds points")
+    if not data.class_names:
+        raise GankitError(f"{UNLABELLED.format(name=data.name)} (InceptionV3 features work without labels: "
+                          "see 'gankit features inception --help')")
     folder = classifier_dir(data)
     if not (folder / WEIGHTS_FILE).is_file():
         size = data.shape[1]
         raise GankitError(
             f"no trained classifier for {data.name} at {size} px, {data.shape[0]} channel(s) (looked in {folder}); "
-            f"train it once with: gankit features train --data {data.name} --size {size} --channels {data.shape[0]}"
+            f"train it once with 'gankit features train --data {data.name} --size {size} --channels {data.shape[0]}'"
         )
     info = json.loads((folder / INFO_FILE).read_text())
     net = ClassifierNet(data.shape[0], info["num_classes"])
@@ -137,7 +143,7 @@ def train_classifier(
     ``epochs`` defaults to 3, or as many as make ``MIN_UPDATES`` updates on a small data set."""
     train = load_data(classifier_data_config(config))
     if train.kind != "image" or not train.class_names:
-        raise GankitError(f"the classifier needs labelled images; {train.name} has no class labels")
+        raise GankitError(UNLABELLED.format(name=train.name))
     x_train, y_train = _examples(train)
     test = load_data(replace(classifier_data_config(config), split="test"))
     x_test, y_test = _examples(test)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -54,6 +55,10 @@ class CycleGANConfig(Settings):
     # Resize by this, random-crop back; 1: no crop.
     crop_scale: float = setting(286 / 256, Range(1, text=">= 1 (resize up, then crop)"))
     flip: bool = True  # random left-right flips
+
+
+# The preview's rows: each domain's examples, their translations and the translations back.
+PREVIEW_ROWS = ("A", "G(A)", "F(G(A))", "B", "F(B)", "G(F(B))")
 
 
 class CycleGAN(GANModel, Translator):
@@ -192,4 +197,7 @@ class CycleGAN(GANModel, Translator):
         for direction, examples in (("a2b", self.preview_a[:k]), ("b2a", self.preview_b[:k])):
             rows += [examples, *self.cycle(examples, direction)]
         return torch.cat(rows)
+
+    def preview_layout(self, count: int) -> dict[str, Any]:
+        return {"nrow": count // len(PREVIEW_ROWS), "rows": list(PREVIEW_ROWS)}
 

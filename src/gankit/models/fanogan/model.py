@@ -15,13 +15,13 @@ kappa times the critic-feature MSE; the map is the residual |x - G(E(x))|.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
+from gankit.errors import note
 from gankit.capabilities import Reconstructor, TrainEndContext
 from gankit.config import BETAS, NON_NEGATIVE, POSITIVE, setting
 from gankit.models.detector import AnomalyDetector, AnomalyOutput, DetectorConfig, residual_map
@@ -97,7 +97,7 @@ class FAnoGAN(AnomalyDetector, WGANGP, Reconstructor):
 
     def on_train_end(self, context: TrainEndContext) -> None:
         if int(self.encoder_updates) < self.config.encoder_steps:
-            warnings.warn(
+            note(
                 f"f-AnoGAN's encoder got {int(self.encoder_updates)} of model.encoder_steps={self.config.encoder_steps} "
                 f"updates: set train.steps to model.gan_steps + model.encoder_steps "
                 f"({self.config.gan_steps + self.config.encoder_steps})"
