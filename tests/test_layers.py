@@ -23,9 +23,6 @@ LAYERS = [
     ("deployment", ["gankit.deploy", "gankit.export", "gankit.serve"]),
     ("the command line", ["gankit.commands", "gankit.cli", "gankit.__main__"]),
 ]
-# Cycles that item 8 of issue 17 (data specs that own their options) removes; the test fails when
-# one of them is gone too, so that this list only shrinks.
-KNOWN_CYCLES = [{"gankit.data.anomaly", "gankit.data.specs"}]
 
 
 def modules() -> dict[str, Path]:
@@ -111,11 +108,8 @@ def cycles(graph: dict[str, set[str]]) -> list[set[str]]:
 
 
 def test_no_import_cycles(graph):
-    found = cycles(graph)
-    unexpected = [sorted(c) for c in found if c not in KNOWN_CYCLES]
-    assert not unexpected, f"import cycles: {unexpected}"
-    gone = [sorted(c) for c in KNOWN_CYCLES if c not in found]
-    assert not gone, f"{gone} no longer form a cycle: remove them from KNOWN_CYCLES"
+    found = [sorted(c) for c in cycles(graph)]
+    assert not found, f"import cycles: {found}"
 
 
 def test_no_module_imports_a_higher_layer(graph):

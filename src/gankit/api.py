@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gankit.config import DataConfig, RunConfig, apply_overrides, default_config_path, load_yaml
-from gankit.data.anomaly import FOLDER_PROTOCOLS
+from gankit.data.protocols import FOLDER_PROTOCOLS
 from gankit.errors import GankitError
 from gankit.models import build_run_config, get_model_class
 from gankit.models.base import GANModel

@@ -131,7 +131,7 @@ class DataConfig(Settings):
     patch_size: int | None = setting(None, POSITIVE)
     classes: list[int] | None = None  # keep only these labels
     limit: int | None = setting(None, POSITIVE)  # keep this many examples, drawn with data.seed (small-data runs)
-    # Anomaly-detection protocols on labelled sets (gankit.data.anomaly): training sees only
+    # Anomaly-detection protocols on labelled sets (gankit.data.protocols): training sees only
     # normal classes. Anomaly classes only: one-vs-rest; normal classes only: one-class.
     normal_classes: list[int] | None = None
     anomaly_classes: list[int] | None = None

@@ -26,7 +26,8 @@ import torch
 
 from gankit.capabilities import AnomalyScorer
 from gankit.config import DataConfig
-from gankit.data.anomaly import is_folder_protocol, load_anomaly
+from gankit.data.anomaly import load_anomaly
+from gankit.data.protocols import is_folder_protocol
 from gankit.errors import GankitError, note
 from gankit.files import write_text
 from gankit.metrics.anomaly import image_metrics, pixel_metrics

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from gankit.config import DataConfig
 from gankit.data import SPECS, load_data, parse_spec
+from gankit.data.dataset import DataSpec
+from gankit.data.protocols import is_folder_protocol, load_protocol
 from gankit.errors import GankitError
 
 
@@ -28,6 +30,14 @@ from gankit.errors import GankitError
 )
 def test_parse_valid_specs(text: str, expected: tuple[str, str | None]) -> None:
     assert parse_spec(text) == expected
+    assert parse_spec(text) == DataSpec.of(text)  # the one split, with its validation on top
+
+
+def test_protocols_split_specs_as_the_parser_does() -> None:
+    assert DataSpec.of(" Defects : /tiles ") == ("defects", "/tiles")
+    assert is_folder_protocol(DataConfig(spec=" MAGNETIC-TILE:x")) and not is_folder_protocol(DataConfig(spec="mnist"))
+    with pytest.raises(GankitError, match="needs a folder"):
+        load_protocol(DataConfig(spec="defects: "), "test", load_data)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
-"""BatchStream: the documented permutation, epochs, resuming, rank shards, and
-the streaming path giving the same batches as the in-memory one."""
+"""BatchStream and make_stream: the documented permutation, epochs, resuming, rank shards,
+the streaming path giving the same batches as the in-memory one, and two-domain data (paired
+domains shuffled together, unpaired ones apart)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import torch
 from PIL import Image
 
 from gankit.config import DataConfig
-from gankit.data import BatchStream, Data, load_data
+from gankit.data import BatchStream, Data, TwoDomainData, load_data, make_stream
+from gankit.data.stream import TwoDomainStream
 from gankit.errors import GankitError
 
 CPU = torch.device("cpu")
@@ -160,3 +162,32 @@ def test_cuda_batches_equal_cpu_batches(image_folder: Path) -> None:
             (xg, yg), (xc, yc) = next(on_gpu), next(on_cpu)
             assert xg.device.type == "cuda" and yg.device.type == "cuda"
             assert torch.equal(xg.cpu(), xc) and torch.equal(yg.cpu(), yc)
+
+
+def two_domains(paired: bool, sizes: tuple[int, int] = (12, 12)) -> TwoDomainData:
+    a, b = numbered(sizes[0]), numbered(sizes[1])
+    return TwoDomainData(name="two", kind="points", shape=(2,), class_names=[], x=None, y=None, source=None,
+                         parts=(a, b), paired=paired)
+
+
+def test_paired_domains_are_shuffled_together_and_unpaired_ones_apart() -> None:
+    paired = make_stream(two_domains(paired=True), 4, seed=3, device=CPU, world_size=2, rank=1)
+    unpaired = make_stream(two_domains(paired=False), 4, seed=3, device=CPU)
+    assert isinstance(paired, TwoDomainStream) and isinstance(unpaired, TwoDomainStream)
+    for _ in range(5):  # across an epoch boundary
+        a, b = next(paired)
+        assert torch.equal(a, b)  # example i of A stays with example i of B
+    batches = [next(unpaired) for _ in range(3)]
+    assert any(not torch.equal(a, b) for a, b in batches)
+
+
+def test_two_domain_data_is_declared_not_probed() -> None:
+    assert isinstance(make_stream(numbered(8), 4, seed=0, device=CPU), BatchStream)
+    with pytest.raises(TypeError, match="make_stream"):
+        BatchStream(two_domains(paired=False), 4, seed=0, device=CPU)
+    with pytest.raises(GankitError, match="paired domains differ in size"):
+        two_domains(paired=True, sizes=(12, 10))
+    pairs = two_domains(paired=True).subset(torch.tensor([5, 2]))
+    assert [part.x[:, 0].tolist() for part in pairs.parts] == [[5.0, 2.0], [5.0, 2.0]]
+    with pytest.raises(GankitError, match="no common index"):
+        two_domains(paired=False).subset([0])

@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from gankit.config import DataConfig
-from gankit.data import BatchStream, describe, load_data, preview_grid
-from gankit.data.stream import UnpairedStream
+from gankit.data import describe, load_data, make_stream, preview_grid
+from gankit.data.stream import TwoDomainStream
 from gankit.data.unpaired import part_config, split_parts
 from gankit.errors import GankitError
 
@@ -45,8 +45,8 @@ def test_two_folders_of_different_counts_batch_independently(tmp_path):
     data = load_data(DataConfig(spec=f"unpaired:{a},{b}", split="test"))
     assert [len(part) for part in data.parts] == [2, 5]  # each folder's own 20% test split
     assert len(data) == 5 and data.shape == (3, 8, 8)
-    stream = BatchStream(data, 2, seed=0, device=CPU)
-    assert isinstance(stream, UnpairedStream) and stream.steps_per_epoch == 2
+    stream = make_stream(data, 2, seed=0, device=CPU)
+    assert isinstance(stream, TwoDomainStream) and stream.steps_per_epoch == 2
     x_a, x_b = next(stream)
     assert x_a.shape == x_b.shape == (2, 3, 8, 8)
     assert (x_a == -1).all() and (x_b == 1).all()  # black summer, white winter: never mixed
@@ -56,14 +56,14 @@ def test_two_folders_of_different_counts_batch_independently(tmp_path):
 
 def test_the_two_domains_get_different_orders_and_resume_exactly():
     data = load_data(DataConfig(spec="unpaired:digits,digits", image_size=8))
-    stream = BatchStream(data, 4, seed=3, device=CPU)
+    stream = make_stream(data, 4, seed=3, device=CPU)
     a, b = next(stream)
     assert not torch.equal(a, b)  # the same data set, shuffled independently
     for _ in range(5):
         next(stream)
     saved = stream.state_dict()
     expected = [next(stream) for _ in range(3)]
-    resumed = BatchStream(data, 4, seed=3, device=CPU)
+    resumed = make_stream(data, 4, seed=3, device=CPU)
     resumed.load_state_dict(saved)
     for (a1, b1), (a2, b2) in zip(expected, (next(resumed) for _ in range(3))):
         assert torch.equal(a1, a2) and torch.equal(b1, b2)

@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor
@@ -25,6 +25,20 @@ from gankit.data.images import resize_batch
 from gankit.errors import GankitError
 
 TRAIN_FRACTION = 0.8
+
+
+class DataSpec(NamedTuple):
+    """A data spec string split into its prefix and argument, in this one place:
+    ``DataSpec.of(" MNIST : /data ")`` is ``("mnist", "/data")``. Whether the prefix is known and
+    takes that argument is checked by ``gankit.data.specs.parse_spec``."""
+
+    prefix: str  # lower case
+    argument: str | None  # after the first ":", stripped; None when there is none
+
+    @classmethod
+    def of(cls, text: str) -> DataSpec:
+        prefix, _, argument = text.strip().partition(":")
+        return cls(prefix.strip().lower(), argument.strip() or None)
 
 
 @dataclass
@@ -55,6 +69,35 @@ class Data:
             y=None if self.y is None else self.y[index],
             source=None if self.source is None else Subset(self.source, index.tolist()),
         )
+
+
+@dataclass
+class TwoDomainData(Data):
+    """Two image data sets of the same shape (domains A and B), declared ``paired`` or not.
+
+    Paired domains are aligned (example i of A goes with example i of B) and are shuffled
+    together; unpaired ones (CycleGAN's) are shuffled each on its own. ``len`` is the
+    larger domain's count.
+    """
+
+    parts: tuple[Data, ...] = ()  # (domain A, domain B)
+    paired: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.parts) != 2:
+            raise GankitError(f"{self.name}: two-domain data needs exactly two parts, got {len(self.parts)}")
+        if self.paired and len(self.parts[0]) != len(self.parts[1]):
+            raise GankitError(
+                f"{self.name}: paired domains differ in size ({len(self.parts[0])} and {len(self.parts[1])})"
+            )
+
+    def __len__(self) -> int:
+        return max(len(part) for part in self.parts)
+
+    def subset(self, indices: Sequence[int] | Tensor) -> Data:
+        if not self.paired:
+            raise GankitError("unpaired data has no common index; take subsets of its parts (data.parts)")
+        return replace(self, parts=tuple(part.subset(indices) for part in self.parts))
 
 
 def labels_of(data: Data) -> Tensor:

@@ -15,8 +15,8 @@ from functools import partial
 from typing import Literal
 
 from gankit.config import DataConfig
-from gankit.data import anomaly
-from gankit.data.dataset import Data, fit_in_box, keep_random
+from gankit.data import protocols
+from gankit.data.dataset import Data, DataSpec, fit_in_box, keep_random
 from gankit.data.digits import load_digits
 from gankit.data.folder import load_folder
 from gankit.data.mnist import load_idx_set
@@ -41,9 +41,11 @@ SPECS: dict[str, Spec] = {
     "fashion-mnist": Spec(partial(load_idx_set, "fashion-mnist"), "optional", "fashion-mnist[:DIR]"),
     "folder": Spec(load_folder, "required", "folder:DIR"),
     "unpaired": Spec(lambda argument, config: load_unpaired(argument, config, load_data), "required", UNPAIRED_USAGE),
-    # Anomaly-detection layouts (gankit.data.anomaly): load_data gives their normal training images.
-    "defects": Spec(lambda _arg, config: anomaly.load_protocol_data(config), "required", "defects:DIR"),
-    "magnetic-tile": Spec(lambda _arg, config: anomaly.load_protocol_data(config), "required", "magnetic-tile:DIR"),
+    # Anomaly-detection layouts (gankit.data.protocols): load_data gives their normal training images.
+    "defects": Spec(lambda _arg, config: protocols.load_protocol_data(config, load_data), "required", "defects:DIR"),
+    "magnetic-tile": Spec(
+        lambda _arg, config: protocols.load_protocol_data(config, load_data), "required", "magnetic-tile:DIR"
+    ),
 }
 
 
@@ -51,10 +53,10 @@ def valid_specs() -> str:
     return ", ".join(spec.usage for spec in SPECS.values())
 
 
-def parse_spec(text: str) -> tuple[str, str | None]:
+def parse_spec(text: str) -> DataSpec:
     """(prefix, argument) of a spec string; GankitError when it names no valid spec."""
-    prefix, colon, argument = text.strip().partition(":")
-    prefix, argument = prefix.strip().lower(), argument.strip()
+    prefix, argument = DataSpec.of(text)
+    colon = ":" in text
     if prefix not in SPECS:
         raise GankitError(f"unknown data spec {text!r}; valid: {valid_specs()}")
     spec = SPECS[prefix]
@@ -66,14 +68,14 @@ def parse_spec(text: str) -> tuple[str, str | None]:
         raise GankitError(f"data spec {prefix} needs an argument; write {spec.usage}")
     if spec.choices and argument not in spec.choices:
         raise GankitError(f"unknown {prefix} data set {argument!r}; valid: {spec.usage}")
-    return prefix, argument or None
+    return DataSpec(prefix, argument)
 
 
 def load_data(config: DataConfig) -> Data:
     """Load the data set that ``config.spec`` names, with the config's split, classes, size and channels."""
     prefix, argument = parse_spec(config.spec)
-    if anomaly.is_labelled_protocol(config):  # normal_classes / anomaly_classes: the protocol's split
-        data = anomaly.load_protocol_data(config)
+    if protocols.is_labelled_protocol(config):  # normal_classes / anomaly_classes: the protocol's split
+        data = protocols.load_protocol_data(config, load_data)
     else:
         data = SPECS[prefix].load(argument, config)
     if config.limit is not None:

@@ -5,9 +5,12 @@ generator seeded with ``seed * 1_000_003 + e``; only ``(epoch, position)`` is
 state, so a run resumed from a checkpoint sees exactly the batches the
 uninterrupted run would have seen.
 
-    stream = BatchStream(data, batch_size=64, seed=0, device=torch.device("cuda"))
+    stream = make_stream(data, batch_size=64, seed=0, device=torch.device("cuda"))
     x, y = next(stream)                          # [64, C, H, W], [64] on the device
     stream.load_state_dict(saved.state_dict())   # continue where `saved` stopped
+
+:func:`make_stream` is the one factory: a :class:`BatchStream` for one data set,
+a :class:`TwoDomainStream` of batches ``(a, b)`` for :class:`TwoDomainData`.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from gankit.data.dataset import Data, labels_of
+from gankit.data.dataset import Data, TwoDomainData, labels_of
 from gankit.errors import GankitError
 
-PART_SEED_OFFSET = 7919  # decorrelates the two domains' shuffles under one run seed (UnpairedStream)
+PART_SEED_OFFSET = 7919  # decorrelates unpaired domains' shuffles under one run seed (TwoDomainStream)
 
 # The one seed stride: epoch orders (seed * stride + epoch) and per-rank seeds (seed + stride * rank)
 # of runs with nearby seeds stay apart for a million epochs or ranks.
@@ -36,12 +39,6 @@ class BatchStream:
     examples and the same number of batches.
     """
 
-    def __new__(cls, data: Data, *args, **kwargs) -> BatchStream:
-        # Data with several parts (two unpaired domains) gets one stream per part, batched together.
-        if cls is BatchStream and getattr(data, "parts", ()):
-            return UnpairedStream(data, *args, **kwargs)
-        return super().__new__(cls)
-
     def __init__(
         self,
         data: Data,
@@ -53,6 +50,8 @@ class BatchStream:
         world_size: int = 1,
         num_workers: int = 0,
     ) -> None:
+        if isinstance(data, TwoDomainData):
+            raise TypeError(f"{data.name} has two domains: make its stream with make_stream")
         if not 0 <= rank < world_size:
             raise GankitError(f"rank {rank} is outside 0..{world_size - 1}")
         if batch_size <= 0:
@@ -143,23 +142,36 @@ class BatchStream:
             self._loader = iter(loader)
 
 
-class UnpairedStream:
-    """Batches (a, b): one :class:`BatchStream` per domain, each with its own seed.
+def make_stream(data: Data, batch_size: int, **options) -> BatchStream | TwoDomainStream:
+    """The stream of ``data``: batches ``(x, y)``, or ``(a, b)`` for two domains.
 
-    An epoch is a pass over the larger domain (as in the reference code); the
-    smaller one simply starts its next shuffle sooner. State is both streams'
-    positions, so resumed runs see the same batches.
+    ``options`` are :class:`BatchStream`'s keywords (seed, device, rank, world_size, num_workers).
+    """
+    if isinstance(data, TwoDomainData):
+        return TwoDomainStream(data, batch_size, **options)
+    return BatchStream(data, batch_size, **options)
+
+
+class TwoDomainStream:
+    """Batches (a, b): one :class:`BatchStream` per domain.
+
+    Unpaired domains are shuffled each with its own seed, and an epoch is a pass
+    over the larger domain (as in the CycleGAN reference code; the smaller one
+    simply starts its next shuffle sooner). Paired domains (of equal size) share
+    the seed, so both draw the same permutation and example i of A stays with
+    example i of B. State is both streams' positions, so resumed runs see the
+    same batches.
     """
 
-    def __init__(self, data: Data, batch_size: int, *, seed: int, device: torch.device, **kwargs) -> None:
+    def __init__(self, data: TwoDomainData, batch_size: int, *, seed: int, **options) -> None:
         self.data = data
+        offset = 0 if data.paired else PART_SEED_OFFSET
         self.streams = [
-            BatchStream(part, batch_size, seed=seed + i * PART_SEED_OFFSET, device=device, **kwargs)
-            for i, part in enumerate(data.parts)
+            BatchStream(part, batch_size, seed=seed + i * offset, **options) for i, part in enumerate(data.parts)
         ]
         self.steps_per_epoch = max(stream.steps_per_epoch for stream in self.streams)
 
-    def __iter__(self) -> UnpairedStream:
+    def __iter__(self) -> TwoDomainStream:
         return self
 
     def __next__(self) -> tuple[Tensor, Tensor]:
@@ -171,6 +183,6 @@ class UnpairedStream:
 
     def load_state_dict(self, state: dict[str, dict[str, int]]) -> None:
         if set(state) != {"a", "b"}:
-            raise GankitError("the checkpoint's data stream is not an unpaired one; was the data spec changed?")
+            raise GankitError("the checkpoint's data stream is not a two-domain one; was the data spec changed?")
         self.streams[0].load_state_dict(state["a"])
         self.streams[1].load_state_dict(state["b"])

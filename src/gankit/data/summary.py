@@ -10,12 +10,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gankit.data.dataset import Data, labels_of
+from gankit.data.dataset import Data, TwoDomainData, labels_of
 from gankit.errors import GankitError
 
 
 def describe(data: Data) -> str:
-    if getattr(data, "parts", ()):  # unpaired domains: one summary each
+    if isinstance(data, TwoDomainData):  # one summary per domain
         parts = [describe(part).replace("\n", "\n  ") for part in data.parts]
         return "\n".join([data.name] + [f"  domain {domain}: {text}" for domain, text in zip("AB", parts)])
     lines = [
@@ -56,7 +56,7 @@ def preview_grid(data: Data, n: int = 64, seed: int = 0) -> Tensor:
         raise GankitError(f"{data.name} holds 2-D points, not images; plot them instead")
     if n < 1:
         raise GankitError(f"a preview needs at least one image, got n={n}")
-    if getattr(data, "parts", ()):  # unpaired domains: half from each
+    if isinstance(data, TwoDomainData):  # half from each domain
         return torch.cat([preview_grid(part, max(1, n // len(data.parts)), seed) for part in data.parts])
     chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]  # [n]
     if data.x is not None:

@@ -5,7 +5,7 @@ A is ever tied to one of B.
 
     data = load_data(DataConfig(spec="unpaired:photos/summer,photos/winter", image_size=128))
     data = load_data(DataConfig(spec="unpaired:mnist[classes=3],mnist[classes=5]"))
-    a, b = next(BatchStream(data, 1, seed=0, device=torch.device("cpu")))   # [1, C, H, W] each
+    a, b = next(make_stream(data, 1, seed=0, device=torch.device("cpu")))   # [1, C, H, W] each
 
 A part is a folder (``DIR`` or ``folder:DIR``) or any other data spec, with
 optional per-part settings in brackets, separated by ``;``:
@@ -18,26 +18,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from gankit.config import DataConfig, from_dict, yaml_scalar
 from gankit.errors import GankitError
-from gankit.data.dataset import Data
+from gankit.data.dataset import Data, TwoDomainData
 
 USAGE = "unpaired:A,B (each a folder or a data spec, optionally with [key=value;...])"
-
-
-@dataclass
-class UnpairedData(Data):
-    """Two image data sets of the same shape; ``len`` is the larger one's count."""
-
-    parts: tuple[Data, ...] = field(default_factory=tuple)  # (domain A, domain B)
-
-    def __len__(self) -> int:
-        return max(len(part) for part in self.parts)
-
-    def subset(self, indices) -> Data:
-        raise GankitError("unpaired data has no common index; take subsets of its parts (data.parts)")
 
 
 def split_parts(argument: str) -> list[str]:
@@ -76,7 +62,7 @@ def part_config(text: str, shared: DataConfig) -> DataConfig:
     return from_dict(DataConfig, {**raw, **options, "spec": spec}, "data")
 
 
-def load_unpaired(argument: str, config: DataConfig, load_data: Callable[[DataConfig], Data]) -> UnpairedData:
+def load_unpaired(argument: str, config: DataConfig, load_data: Callable[[DataConfig], Data]) -> TwoDomainData:
     """The two domains of ``unpaired:A,B``; each part is an ordinary spec, loaded by ``load_data``."""
     texts = split_parts(argument)
     if len(texts) != 2 or not all(texts):
@@ -95,7 +81,7 @@ def load_unpaired(argument: str, config: DataConfig, load_data: Callable[[DataCo
             f"the two domains differ in shape ({' x '.join(map(str, a.shape))} for {a.name}, "
             f"{' x '.join(map(str, b.shape))} for {b.name}); set data.image_size and data.channels"
         )
-    return UnpairedData(
+    return TwoDomainData(
         name=f"unpaired:{texts[0]},{texts[1]}", kind="image", shape=a.shape, class_names=[],
-        x=None, y=None, source=None, parts=(a, b),
+        x=None, y=None, source=None, parts=(a, b), paired=False,
     )

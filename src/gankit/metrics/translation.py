@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from gankit.capabilities import Translator
+from gankit.data.dataset import TwoDomainData
 from gankit.errors import GankitError, note
 from gankit.metrics.features.classifier import ClassifierFeatures, load_classifier
 from gankit.metrics.fid import frechet_distance, kernel_distance, kid_subset_size
@@ -97,8 +98,8 @@ def translation_distances(
 
 
 def translates_two_domains(model, data) -> bool:
-    """What the translation metrics apply to: a translator and unpaired data of two domains."""
-    return isinstance(model, Translator) and len(getattr(data, "parts", ())) == 2
+    """What the translation metrics apply to: a translator and data of two domains."""
+    return isinstance(model, Translator) and isinstance(data, TwoDomainData)
 
 
 class CycleConsistency(ModelMetric):

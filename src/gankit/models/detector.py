@@ -166,7 +166,8 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
 
     def on_train_end(self, context: TrainEndContext) -> None:
         """Calibrate on the protocol's held-out normal images and write RUN/normalization.json."""
-        from gankit.data.anomaly import is_protocol, load_anomaly
+        from gankit.data.anomaly import load_anomaly
+        from gankit.data.protocols import is_protocol
 
         if not is_protocol(context.config.data):
             note(

@@ -33,7 +33,7 @@ from torch import nn
 from gankit import __version__
 from gankit.capabilities import FinishesTraining, TrainEndContext
 from gankit.config import RunConfig
-from gankit.data import BatchStream, Data, load_data
+from gankit.data import Data, load_data, make_stream
 from gankit.data.stream import SEED_STRIDE
 from gankit.data.patches import PatchStream, patch_data, patch_shape
 from gankit.errors import GankitError, TrainingInterrupted
@@ -268,7 +268,7 @@ class Trainer:
         self.model.prepare_training(self.precision.grad_scalers)
         # A disk too full for one checkpoint is known now, not after hours of training.
         check_free_space(self.checkpoint_dir, estimated_size(self.model))
-        self.stream = BatchStream(
+        self.stream = make_stream(
             self.data,
             train.batch_size,
             seed=train.seed,  # the same on every rank: ranks share one permutation, each its shard
