@@ -17,6 +17,7 @@ from PIL import Image
 from gankit.cli import main
 from tests.conftest import SHARED_DATA, TINY_TRAIN, tiny_settings
 
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 BUDGET = {"--steps", "--minutes", "--epochs"}
 # Examples that need more than one CPU process can show in a test; each has its own test.
@@ -65,11 +66,11 @@ def tiny(argv: list[str]) -> list[str]:
     return kept + ["--steps", "2"] + [arg for item in sets for arg in ("--set", item)]
 
 
-@pytest.fixture(scope="module")
-def reader_folder(tmp_path_factory):
+def make_reader_folder(root: Path) -> Path:
     """Where the reader types the examples: labels/, photos/ (a.png and b.png among them) and
     digits/ hold a few images each."""
-    root = tmp_path_factory.mktemp("reader")
+    if (root / "labels").is_dir():
+        return root
     for domain, shade in (("labels", 40), ("photos", 200)):
         (root / domain).mkdir()
         for index in range(30):
@@ -81,23 +82,40 @@ def reader_folder(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("line", [
-    pytest.param(line, marks=[pytest.mark.slow] if needs_shared_data(line) else []) for line in examples()
-])
-def test_readme_example_runs(line, reader_folder, monkeypatch, capsys):
-    reason = next((why for word, why in NOT_HERE.items() if word in line), None)
-    if reason:
-        pytest.skip(reason)
-    if needs_shared_data(line) and not (SHARED_DATA / "mnist").is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
-    monkeypatch.chdir(reader_folder)
-    monkeypatch.setenv("GANKIT_HOME", str(reader_folder / "home"))
+@pytest.fixture
+def reader_folder(tmp_path):
+    return make_reader_folder(tmp_path)
+
+
+def run_example(line: str, folder: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("GANKIT_HOME", str(folder / "home"))
     if line.startswith("python "):  # a module of its own, as the reader runs it
         done = subprocess.run([sys.executable, *shlex.split(line)[1:]], capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == 0, (line, done.stderr)
         return
     argv = tiny(shlex.split(line)[1:])
-    assert main(argv) == 0, capsys.readouterr().err
+    assert main(argv) == 0, (line, capsys.readouterr().err)
+
+
+def runnable(shared: bool) -> list[str]:
+    return [line for line in examples() if not any(word in line for word in NOT_HERE)
+            and (shared or not needs_shared_data(line))]
+
+
+# One test per reader, not one per line: the examples build on each other (a run trained, then
+# sampled, then resumed), so they must run in order in one process, whatever pytest-xdist does.
+def test_readme_examples_run_in_order(reader_folder, monkeypatch, capsys):
+    for line in runnable(shared=False):
+        run_example(line, reader_folder, monkeypatch, capsys)
+
+
+@pytest.mark.slow
+def test_readme_examples_with_the_shared_data_run_in_order(tmp_path, monkeypatch, capsys):
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    for line in runnable(shared=True):
+        run_example(line, make_reader_folder(tmp_path), monkeypatch, capsys)
 
 
 def test_the_python_example_runs(tmp_path, monkeypatch):
