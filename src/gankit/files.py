@@ -14,6 +14,7 @@ No torch here: the CLI imports this before it knows whether it will need torch.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -58,6 +59,15 @@ class _RecordingFile(io.RawIOBase):
         except OSError as error:
             self.error = self.error or error
             raise
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file, read in blocks (checkpoints and weights files can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def temporary_path(path: Path) -> Path:

@@ -11,8 +11,9 @@ import torch
 import gankit
 from gankit.cli import main
 from gankit.data.anomaly import load_anomaly
-from gankit.export import file_sha256, sidecar_path
+from gankit.export import sidecar_path
 from gankit.export.jobs import NOISE_SEED
+from gankit.files import file_sha256
 from gankit.metrics.anomaly import image_metrics
 
 ort = pytest.importorskip("onnxruntime")

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from gankit.errors import GankitError
+from gankit.files import file_sha256
 from gankit.latent import perceptual
 from gankit.latent.project import project
 from gankit.latent.search import SearchOptions
@@ -34,7 +35,7 @@ def test_a_file_that_is_not_torchvisions_vgg16_is_refused(vgg_file, tmp_path):
 @pytest.mark.slow  # long: kept out of the default run (make test-slow)
 def test_the_checked_weights_are_the_ones_lpips_uses(vgg_file, monkeypatch):
     path, trunk = vgg_file
-    monkeypatch.setattr(perceptual, "VGG16_SHA256_PREFIX", perceptual._sha256(path)[:8])
+    monkeypatch.setattr(perceptual, "VGG16_SHA256_PREFIX", file_sha256(path)[:8])
     metric = perceptual.load_lpips(path)
     loaded = {name.split(".", 1)[1]: p for name, p in metric.net.named_parameters()}  # slice2.5.weight -> 5.weight
     assert loaded and all(torch.equal(p, trunk.state_dict()[k]) for k, p in loaded.items())

@@ -11,7 +11,6 @@ byte is written, and each file appears under its final name only once complete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,21 +24,13 @@ import torch
 from gankit.deploy import sidecar_path
 from gankit.errors import GankitError
 from gankit.export.jobs import Job, jobs_for
-from gankit.files import atomic_write, write_text
+from gankit.files import atomic_write, file_sha256, write_text
 from gankit.outputs import output_file
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": {".onnx"}, "torchscript": {".pt", ".ts"}}  # what --out may end in, per format
 SIDECAR_FORMAT = "gankit-export/1"
 OPSET = 18
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_run(run: str | Path, fmt: str, out: str | Path, *, checkpoint: str | Path | None = None,

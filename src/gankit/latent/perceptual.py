@@ -11,7 +11,6 @@ with the 8 hex digits in its name. Nothing is downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from pathlib import Path
 
@@ -19,17 +18,10 @@ import torch
 from torch import Tensor, nn
 
 from gankit.errors import GankitError
+from gankit.files import file_sha256
 
 VGG16_FILE = "vgg16-397923af.pth"  # torchvision's ImageNet VGG16
 VGG16_SHA256_PREFIX = "397923af"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_lpips(path: str | Path) -> nn.Module:
@@ -42,7 +34,7 @@ def load_lpips(path: str | Path) -> nn.Module:
         raise GankitError("--lpips needs the lpips package: pip install 'gankit[lpips]'") from None
     if not path.is_file():
         raise GankitError(f"LPIPS weights file not found: {path} (torchvision's {VGG16_FILE})")
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if not digest.startswith(VGG16_SHA256_PREFIX):
         raise GankitError(f"{path} is not torchvision's ImageNet VGG16 weights ({VGG16_FILE}): its SHA-256 begins "
                           f"{digest[:8]}, not {VGG16_SHA256_PREFIX}")

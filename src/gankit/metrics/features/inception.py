@@ -15,7 +15,6 @@ always checked against the known hash before it is loaded.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import torch
 from torch import Tensor
 
 from gankit.errors import GankitError
+from gankit.files import file_sha256
 from gankit.files import atomic_write
 from gankit.metrics.features.cache import features_home
 from gankit.metrics.samples import FeatureExtractor
@@ -44,7 +44,7 @@ def _torch_hub_copy() -> Path:
 def check_weights(path: Path) -> Path:
     if not path.is_file():
         raise GankitError(f"InceptionV3 weights file not found: {path}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     if not digest.startswith(WEIGHTS_SHA256_PREFIX):
         raise GankitError(
             f"{path} is not {WEIGHTS_NAME}: its SHA-256 starts {digest[:8]}, expected {WEIGHTS_SHA256_PREFIX}"
