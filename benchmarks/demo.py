@@ -19,30 +19,17 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
 import torch
 
+from benchmarks.child import run_child
 from benchmarks.throughput import matmul_peak
 
 TARGETS = {"cls_confident": (">=", 0.85), "cls_classes": (">=", 10), "cls_tv": ("<=", 0.10)}
 SLOW_MACHINE_GFLOPS = 33.0  # fp32 matmul peak of the 2-core AVX2 machine the 3-minute target is set on
-
-
-def timed(command: list[str], threads: int) -> tuple[float, float, str]:
-    """(wall seconds, the child's peak RSS in MB, its output) of one command."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{output[-3000:]}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, output
 
 
 def d_outputs_at_end(run: Path, share: float = 0.2) -> dict[str, float]:
@@ -57,8 +44,8 @@ def run_seed(seed: int, config: str, threads: int, work: Path) -> dict:
     out = work / f"seed-{seed}"
     if out.exists():
         raise SystemExit(f"{out} exists; remove it or choose another --name")
-    features_s, _, _ = timed(gankit + ["features", "train", "--data", "digits", "--size", "16", "--if-missing"], threads)
-    train_s, peak_mb, _ = timed(gankit + ["train", "gan", "--config", config, "--seed", str(seed), "--out", str(out),
+    features_s, _, _ = run_child(gankit + ["features", "train", "--data", "digits", "--size", "16", "--if-missing"], threads)
+    train_s, peak_mb, _ = run_child(gankit + ["train", "gan", "--config", config, "--seed", str(seed), "--out", str(out),
                                           "--no-progress"], threads)
     evaluation = json.loads((out / "eval.json").read_text())
     return {"seed": seed, "features_s": features_s, "train_s": train_s, "peak_rss_mb": peak_mb, "run": str(out),

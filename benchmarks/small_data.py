@@ -17,14 +17,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
 import torch
 
+from benchmarks.child import run_child
 from benchmarks.throughput import matmul_peak
 
 RECIPE = ["model.network=cnn", "model.g_width=32", "model.d_width=32", "model.d_norm=spectral",
@@ -32,17 +31,6 @@ RECIPE = ["model.network=cnn", "model.g_width=32", "model.d_width=32", "model.d_
           "train.batch_size=32", "train.sample_every=1000000", "train.checkpoint_every=1000000", "train.log_every=100"]
 POLICY = "translation,cutout"  # the paper's policy for grey images (colour is for RGB)
 METRICS = "fid,pr,cls"
-
-
-def run(command: list[str], threads: int) -> tuple[float, float]:
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{output[-3000:]}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
 def one(args: argparse.Namespace, images: int | None, augment: bool, seed: int, work: Path) -> dict:
@@ -54,8 +42,8 @@ def one(args: argparse.Namespace, images: int | None, augment: bool, seed: int, 
                         "--out", str(out), "--no-progress", "--set", "train.eval_metrics=[]", "--set", "data.image_size=28"]
     for item in settings:
         command += ["--set", item]
-    train_s, peak_mb = run(command, args.threads)
-    run(gankit + ["eval", str(out), "--metrics", METRICS, "--n", str(args.n), "--set", "data.limit=null"], args.threads)
+    train_s, peak_mb, _ = run_child(command, args.threads)
+    run_child(gankit + ["eval", str(out), "--metrics", METRICS, "--n", str(args.n), "--set", "data.limit=null"], args.threads)
     evaluation = json.loads((out / "eval.json").read_text())
     return {"images": images or "full", "augment": augment, "seed": seed, "train_s": train_s, "peak_rss_mb": peak_mb,
             **{k: v for k, v in evaluation.items() if isinstance(v, (int, float))}}
@@ -97,7 +85,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     peak = matmul_peak(torch.float32, 1024, 20)
-    run([sys.executable, "-m", "gankit", "features", "train", "--data", f"mnist:{args.data}", "--size", "28", "--if-missing"],
+    run_child([sys.executable, "-m", "gankit", "features", "train", "--data", f"mnist:{args.data}", "--size", "28", "--if-missing"],
         args.threads)
     work = Path(args.work) / args.name
     seeds = [int(s) for s in args.seeds.split(",")]
