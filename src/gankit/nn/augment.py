@@ -86,10 +86,7 @@ class DiffAugment:
     def __init__(self, policy: str = "") -> None:
         self.transforms = [TRANSFORMS[name] for name in parse_policy(policy)]
 
-    def __bool__(self) -> bool:
-        return bool(self.transforms)
-
     def __call__(self, x: Tensor) -> Tensor:
         for transform in self.transforms:
             x = transform(x)
-        return x.contiguous()
+        return x
