@@ -11,7 +11,7 @@ from gankit.errors import GankitError
 from gankit.models.gan.model import GAN, GANConfig
 from gankit.models.wgan_gp.model import WGANGP, WGANGPConfig
 from gankit.nn.packing import pack, packed_shape
-from tests.conftest import tiny_overrides
+from tests.conftest import TINY_TRAIN, tiny_overrides, tiny_settings
 
 POINTS = {"latent_dim": 4, "mlp_width": 8, "mlp_depth": 1}
 IMAGES = {"latent_dim": 4, "g_width": 4, "d_width": 4}
@@ -104,3 +104,23 @@ def test_detectors_that_score_single_images_by_discriminator_features_refuse_pac
         with pytest.raises(GankitError, match=f"model.pack must be 1 here: {reason}"):
             api.make_config(name, overrides=["model.pack=2"])
 
+
+def test_latent_tools_refuse_discriminator_features_of_a_packed_run(tmp_path):
+    from gankit.latent.inpaint import inpaint
+    from gankit.latent.project import project
+    from gankit.latent.search import SearchOptions
+
+    overrides = [f"model.{k}={v}" for k, v in tiny_settings("gan").items()] + TINY_TRAIN + [
+        "model.pack=2", "train.eval_metrics=[]", "data.image_size=16"]
+    result = api.train("gan", data="digits", steps=2, out=tmp_path / "run", overrides=overrides, progress=False)
+    model = api.load(result.run_dir)
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    options = SearchOptions(steps=2, lr=0.01)
+    with pytest.raises(GankitError, match=r"judges packs of 2 examples \(model.pack=2\).*--feature-weight 0"):
+        project(model, x, options=options)
+    assert project(model, x, feature_weight=0, options=options).latent.shape == (2, 8)
+    hole = torch.zeros(2, 1, 16, 16, dtype=torch.bool)
+    hole[:, :, 4:12, 4:12] = True
+    with pytest.raises(GankitError, match="cannot judge one image.*--prior-weight 0"):
+        inpaint(model, x, hole, options=options)
+    assert inpaint(model, x, hole, prior_weight=0, blend="alpha", options=options).filled.shape == x.shape
