@@ -100,6 +100,7 @@ def load_folder(arg: str, config: DataConfig) -> Data:
         x=x,
         y=torch.tensor(chosen_labels, dtype=torch.long),
         source=None if x is not None else FolderSource(chosen_files, chosen_labels, channels, size),
+        files=chosen_files,
     )
 
 

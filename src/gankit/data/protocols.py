@@ -279,7 +279,8 @@ def _load_files(listing: tuple[list[_Entry], bool], config: DataConfig, name: st
     is_anomaly = y > 0 if labelled else None
     has_masks = labelled and any(e.mask is not None for e in entries)
     return AnomalySet(
-        data=Data(name=name, kind="image", shape=tuple(x.shape[1:]), class_names=class_names, x=x, y=y, source=None),
+        data=Data(name=name, kind="image", shape=tuple(x.shape[1:]), class_names=class_names, x=x, y=y, source=None,
+                  files=[e.image for e in entries]),
         kinds=kinds,
         is_anomaly=is_anomaly,
         masks=torch.stack(masks) if has_masks else None,  # [N, 1, S, S]

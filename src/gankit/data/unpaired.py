@@ -62,16 +62,22 @@ def part_config(text: str, shared: DataConfig) -> DataConfig:
     return from_dict(DataConfig, {**raw, **options, "spec": spec}, "data")
 
 
-def load_unpaired(argument: str, config: DataConfig, load_data: Callable[[DataConfig], Data]) -> TwoDomainData:
-    """The two domains of ``unpaired:A,B``; each part is an ordinary spec, loaded by ``load_data``."""
+def domain_configs(argument: str, config: DataConfig) -> tuple[DataConfig, DataConfig]:
+    """The DataConfigs of the two domains of ``unpaired:A,B`` (``argument`` is ``A,B``)."""
     texts = split_parts(argument)
     if len(texts) != 2 or not all(texts):
         raise GankitError(f"unpaired data needs exactly two parts, got {len(texts)} in {argument!r}; write {USAGE}")
-    parts = []
     for text in texts:
         if text.startswith("unpaired:"):
             raise GankitError(f"unpaired parts cannot be unpaired themselves: {text!r}")
-        parts.append(load_data(part_config(text, config)))
+    a, b = (part_config(text, config) for text in texts)
+    return a, b
+
+
+def load_unpaired(argument: str, config: DataConfig, load_data: Callable[[DataConfig], Data]) -> TwoDomainData:
+    """The two domains of ``unpaired:A,B``; each part is an ordinary spec, loaded by ``load_data``."""
+    texts = split_parts(argument)
+    parts = [load_data(part) for part in domain_configs(argument, config)]
     a, b = parts
     for part in parts:
         if part.kind != "image":
