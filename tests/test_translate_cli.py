@@ -203,3 +203,15 @@ def test_help_names_the_split_and_native_size(capsys):
         main(["translate", "--help"])
     out = capsys.readouterr().out
     assert "--split {test,train,all}" in out and "test (default" in out and "--size N|native" in out
+
+
+def test_grid_columns_are_labelled_on_the_image(tmp_path):
+    import torch
+
+    from gankit.report.plots import save_image_grid
+    from gankit.translation import write
+
+    x = torch.zeros(1, 16, 16)
+    plain = save_image_grid(torch.stack([x, x, x]), tmp_path / "plain.png", nrow=3)
+    labelled = write(tmp_path / "labelled.png", x, x, x, "b2a")
+    assert Image.open(labelled).height > Image.open(plain).height  # a row of column names on top

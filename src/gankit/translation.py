@@ -197,7 +197,7 @@ def translate_sources(model, sources: list[Source], direction: str, out: Path, g
         chunk = sources[start : start + CHUNK]
         x = torch.stack([square_image(source, channels, size) for source in chunk])  # [K, C, S, S]
         for source, (image, translated, reconstructed) in zip(chunk, translations(model, x, direction, grid), strict=True):
-            written.append(write(out / source.name, image, translated, reconstructed))
+            written.append(write(out / source.name, image, translated, reconstructed, direction))
     return written
 
 
@@ -228,7 +228,7 @@ def translate_native(model, sources: list[Source], direction: str, out: Path, gr
         translated = resize(translated[None], (height, width))[0]
         if reconstructed is not None:
             reconstructed = resize(reconstructed[None], (height, width))[0]
-        written.append(write(out / source.name, image, translated, reconstructed))
+        written.append(write(out / source.name, image, translated, reconstructed, direction))
     return written
 
 
@@ -240,11 +240,16 @@ def translations(model, x: Tensor, direction: str, grid: bool) -> Iterator[tuple
     return zip(x, translated, reconstructed, strict=True)
 
 
-def write(target: Path, image: Tensor, translated: Tensor, reconstructed: Tensor | None) -> Path:
-    """The translation, or input | translation | reconstruction when there is a reconstruction
-    (``image``: uint8 pixels or floats in [-1, 1])."""
+# Column labels of a --grid picture, written on the image (as the training previews' rows are).
+GRID_COLUMNS = {"a2b": ["A", "G(A)", "F(G(A))"], "b2a": ["B", "F(B)", "G(F(B))"]}
+
+
+def write(target: Path, image: Tensor, translated: Tensor, reconstructed: Tensor | None, direction: str) -> Path:
+    """The translation, or input | translation | reconstruction, labelled, when there is a
+    reconstruction (``image``: uint8 pixels or floats in [-1, 1])."""
     if reconstructed is not None:
-        return save_image_grid(torch.stack([signed(image), translated, reconstructed]), target, nrow=3)
+        return save_image_grid(torch.stack([signed(image), translated, reconstructed]), target, nrow=3,
+                               cols=GRID_COLUMNS[direction])
     return save_image_grid(translated[None], target, nrow=1, min_size=1)  # its own size
 
 
