@@ -111,6 +111,8 @@ def test_given_settings_that_apply_or_stay_at_their_default_pass():
 def test_a_bracket_setting_of_another_kind_is_refused():
     with pytest.raises(GankitError, match=r"unpaired part 'digits\[radius=3\]': data.radius does not apply to digits"):
         resolve_spec(DataConfig(spec="unpaired:digits[radius=3],digits"))
+    with pytest.raises(GankitError, match="data.patch_size means nothing for two domains"):
+        resolve_spec(DataConfig(spec="unpaired:digits,digits[patch_size=4]"))
 
 
 def test_the_user_facing_entry_points_refuse_them():

@@ -11,9 +11,10 @@ A part is a folder (``DIR`` or ``folder:DIR``) or any other data spec, with
 optional per-part settings in brackets, separated by ``;``:
 ``digits[image_size=28],mnist:../shared/data/mnist[classes=0,1,2;split=test]``.
 Settings not given in brackets come from the shared ``data`` section (those that mean
-nothing for two domains, such as data.patch_size, stay behind); each part is resolved
-into a spec of its own (a ``TwoDomainSpec`` holds both), and a bracket setting the part's
-kind does not take is refused.
+nothing for two domains, data.patch_size and the class lists of anomaly protocols, stay
+behind); each part is resolved into a spec of its own (a ``TwoDomainSpec`` holds both),
+and a bracket setting that the part's kind does not take, or that means nothing for two
+domains, is refused.
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ def resolve_unpaired(argument: str, config: DataConfig, resolve: Callable[[DataC
         spec_text, options = part_settings(text)
         if DataSpec.of(spec_text).prefix == "unpaired":
             raise GankitError(f"unpaired parts cannot be unpaired themselves: {text!r}")
+        if NOT_SHARED & options.keys():
+            key = sorted(NOT_SHARED & options.keys())[0]
+            raise GankitError(f"unpaired part {text!r}: data.{key} means nothing for two domains; leave it out")
         part = resolve(_part_config(spec_text, options, config))
         part.refuse_inapplicable(options, where=f"unpaired part {text!r}: ")
         parts.append(part)
