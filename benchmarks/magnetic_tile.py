@@ -32,7 +32,7 @@ import gankit
 from gankit.config import DataConfig
 from gankit.data.anomaly import load_anomaly
 from gankit.metrics.anomaly import image_metrics, pixel_metrics
-from gankit.models.tiling import image_scores
+from gankit.detection import image_scores
 from gankit.report.anomaly import save_ranked
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ LAYERS = [
     ("settings and contracts", ["gankit.config", "gankit.capabilities"]),
     ("building blocks", ["gankit.nn", "gankit.data", "gankit.training.checkpoint", "gankit.training.logging",
                          "gankit.training.precision", "gankit.training.distributed", "gankit.latent.search",
-                         "gankit.latent.masks"]),
+                         "gankit.latent.masks", "gankit.detection"]),
     ("measures and figures", ["gankit.metrics", "gankit.report"]),
     ("models", ["gankit.models"]),
     ("the training loop", ["gankit.training.loop"]),

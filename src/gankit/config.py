@@ -132,7 +132,7 @@ class DataConfig(Settings):
     channels: int | None = None  # 1 = grey, 3 = RGB, None = as stored
     box: int | None = setting(None, POSITIVE)  # shrink each image into a centred box of this many px, black around (MNIST: 20 of 28)
     # Train on random patch_size x patch_size crops of the image_size images (anomaly detectors then
-    # score whole images by overlapping tiles: gankit.models.tiling). None: whole images.
+    # score whole images by overlapping tiles: gankit.detection). None: whole images.
     patch_size: int | None = setting(None, POSITIVE)
     classes: list[int] | None = None  # keep only these labels
     limit: int | None = setting(None, POSITIVE)  # keep this many examples, drawn with data.seed (small-data runs)

@@ -1,4 +1,4 @@
-"""Tiled scoring (gankit.models.tiling): stitching without seams, bounded batches, every detector
+"""Tiled scoring (gankit.detection): stitching without seams, bounded batches, every detector
 through the one code path, and the case tiling exists for: a defect under 2% of a large image that
 a detector trained on patches finds and locates and one trained on the squeezed image misses."""
 
@@ -12,7 +12,7 @@ from gankit.errors import GankitError
 from gankit.metrics.anomaly import image_metrics
 from gankit.models import get_model_class
 from gankit.models.detector import AnomalyOutput
-from gankit.models.tiling import Tiler, hann_window, image_scores
+from gankit.detection import Tiler, hann_window, image_scores
 
 DETECTORS = ["anogan", "egbad", "ganomaly", "fanogan"]
 

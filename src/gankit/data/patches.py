@@ -2,7 +2,7 @@
 patch_size crops of images kept at (or near) their native resolution sees a
 small defect at the size it has in the image, where squeezing the whole image
 to 32 px would shrink it to a pixel or two. Scoring then slides overlapping
-tiles of the same size over whole images (``gankit.models.tiling``).
+tiles of the same size over whole images (``gankit.detection``).
 
 The crops are drawn from a generator seeded by the stream's seed and position,
 so a resumed run sees exactly the patches the uninterrupted run would have.

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
-from gankit.models.detector import normalized
+from gankit.detection import image_scores, normalized
 
 EXAMPLE_BATCH = 2  # the batch the graphs are recorded with; every file takes any batch size
 NOISE_SEED = 0  # StyleGAN's baked noise maps: one standard-normal draw, shared by every image

@@ -27,29 +27,31 @@ import torch
 from torch import Tensor
 
 from gankit.capabilities import AnomalyOutput, AnomalyScorer, FinishesTraining, Reconstructor, TrainEndContext
-from gankit.config import OPEN_FRACTION, POSITIVE, setting
+from gankit.config import OPEN_FRACTION, POSITIVE, Range, Settings, setting
 from gankit.data.images import model_images
+from gankit.detection import ImageScore, Tiler, image_scores, normalized
 from gankit.errors import GankitError, note
 from gankit.files import write_text
 from gankit.models.base import GANModel
 from gankit.rundir import RunDirectory
-from gankit.models.tiling import Tiler, TilingConfig, image_scores
 
 
 @dataclass
-class DetectorConfig(TilingConfig):
+class DetectorConfig(Settings):
     """Settings every detector has, mixed into each one's config (in any order of the bases)."""
 
+    # Stride of the scoring tiles over images larger than the networks' input; None: half a tile.
+    tile_stride: int | None = setting(None, POSITIVE)
+    # The image score: "detector", the detector's own score (of the image, or the largest of its
+    # tiles); "map_max", the largest pixel of the stitched map; "map_top_k", the mean of its
+    # top_k largest fraction of pixels.
+    image_score: ImageScore = "detector"
+    top_k: float = setting(0.01, Range(0, 1, low_inclusive=False))
     threshold_quantile: float = setting(0.99, OPEN_FRACTION)  # default threshold: this quantile of held-out normal scores
     score_batch_size: int = setting(256, POSITIVE)  # images per anomaly_score call when scoring a data set
     # Held-out normal images scored at the end of training (a fixed random subset when there
     # are more): bounds AnoGAN's calibration cost, whose every image needs a latent search.
     max_calibration_images: int = setting(2000, POSITIVE)
-
-
-def normalized(scores: Tensor, raw_threshold: float | Tensor, scale: float | Tensor) -> Tensor:
-    """sigmoid((s - t) / sigma): raw scores [N] -> (0, 1), with t itself at 0.5."""
-    return torch.sigmoid((scores - raw_threshold) / scale)
 
 
 def residual_map(x: Tensor, x_hat: Tensor) -> Tensor:
@@ -105,7 +107,7 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
     # --- scoring a whole set -----------------------------------------------------------------------
     def score_dataset(self, x: Tensor, batch_size: int | None = None) -> AnomalyOutput:
         """anomaly_score over ``x`` [N, C, H, W] (any device, or a numpy array) in batches; results on the CPU.
-        Images larger than the networks' input are scored by overlapping tiles (``models/tiling.py``);
+        Images larger than the networks' input are scored by overlapping tiles (``gankit.detection``);
         the image score is ``config.image_score``."""
         x = model_images(x, self.data_shape[0], None, "score_dataset")
         batch_size = batch_size or self.config.score_batch_size

@@ -1,6 +1,11 @@
-"""Scoring images larger than a detector's input by overlapping tiles, and the image
-score taken from the result. One code path for every detector: the tiles go
-through the detector's own ``anomaly_score`` in batches, so memory is bounded by
+"""The arithmetic of anomaly scores, one implementation shared by the trained detectors
+(``model.score_dataset``, so ``gankit score``, calibration and the overlays) and by
+``gankit.deploy``, which scores exported files with it: images larger than a detector's input
+scored by overlapping tiles, the image score taken from the result, and the calibrated
+normalisation. It needs torch only (no model, no training stack), so deploy imports it.
+
+Tiling runs every tile through a scorer (a detector's ``anomaly_score``, or an ONNX Runtime
+session wrapped to answer the same :class:`AnomalyOutput`) in batches, so memory is bounded by
 one batch of tiles and the stitched outputs, whatever the image size.
 
 How this differs from anomalib's Tiler (read for ideas): the image is padded by
@@ -13,38 +18,25 @@ seams. At the default stride (half a tile) Hann windows sum to exactly one.
 
     tiler = Tiler(patch_size=64, stride=32)
     scores, maps, reconstructions = tiler.score(model.anomaly_score, x, batch_size=256)  # x [N, C, H, W]
-    image_scores(scores, maps, "map_top_k", top_k=0.01)    # [N]: mean of each map's top 1% of pixels
+    raw = image_scores(scores, maps, "map_top_k", top_k=0.01)    # [N]: mean of each map's top 1% of pixels
+    p = normalized(raw, raw_threshold, scale)                     # [N] in (0, 1); >= 0.5: anomalous
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gankit.config import POSITIVE, Range, Settings, setting
+from gankit.capabilities import AnomalyOutput
 from gankit.errors import GankitError
 
 ImageScore = Literal["detector", "map_max", "map_top_k"]
 WINDOW_FLOOR = 1e-3  # keeps every padded pixel's summed weight > 0 when tiles do not overlap
-
-
-@dataclass
-class TilingConfig(Settings):
-    """How a detector scores images (the base of every detector's config)."""
-
-    # Stride of the scoring tiles over images larger than the networks' input; None: half a tile.
-    tile_stride: int | None = setting(None, POSITIVE)
-    # The image score: "detector", the detector's own score (of the image, or the largest of its
-    # tiles); "map_max", the largest pixel of the stitched map; "map_top_k", the mean of its
-    # top_k largest fraction of pixels.
-    image_score: ImageScore = "detector"
-    top_k: float = setting(0.01, Range(0, 1, low_inclusive=False))
 
 
 def hann_window(size: int) -> Tensor:
@@ -78,7 +70,7 @@ class Tiler:
         return [(r, c) for r in rows for c in cols]
 
     def score(
-        self, anomaly_score: Callable, x: Tensor, batch_size: int, device: torch.device | None = None
+        self, anomaly_score: Callable[[Tensor], AnomalyOutput], x: Tensor, batch_size: int, device: torch.device | None = None
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         """Score x [N, C, H, W] (on the CPU) tile by tile with ``anomaly_score`` (a detector's),
         ``batch_size`` tiles per call on ``device``: (the largest tile score of each image [N],
@@ -128,3 +120,8 @@ def image_scores(scores: Tensor, maps: Tensor, how: ImageScore, top_k: float = 0
         return flat.amax(1)
     k = max(1, math.ceil(top_k * flat.shape[1]))
     return flat.topk(k, dim=1).values.mean(1)
+
+
+def normalized(scores: Tensor, raw_threshold: float | Tensor, scale: float | Tensor) -> Tensor:
+    """sigmoid((s - t) / sigma): raw scores [N] -> (0, 1), with t itself at 0.5."""
+    return torch.sigmoid((scores - raw_threshold) / scale)
