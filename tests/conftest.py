@@ -105,28 +105,35 @@ def deploy_run(tmp_path_factory):
         "fanogan": detector + ["model.gan_steps=2", "model.encoder_steps=2"],
         "anogan": detector + ["model.search_steps=2", "model.max_calibration_images=16"],
         "alad": [f"model.{k}={v}" for k, v in tiny_settings("alad").items()] + TINY_TRAIN + ["data.anomaly_classes=3"],
+        # A detector whose image score is taken from its map, and detectors trained on 16 px patches of
+        # 32 px images, scored by tiles (one per image score: each is calibrated on its own scores).
+        "ganomaly@map_top_k": detector + ["model.image_score=map_top_k", "model.top_k=0.05"],
+        **{f"ganomaly@tiled-{how}": detector + ["data.image_size=32", "data.patch_size=16", f"model.image_score={how}",
+                                               "model.top_k=0.05"] for how in ("detector", "map_max", "map_top_k")},
     }
 
-    def run(variant: str) -> Path:
-        if not (root / variant).is_dir():
+    def run(name: str) -> Path:
+        """name: a variant, or VARIANT@SETTING for one of the other runs above."""
+        if not (root / name).is_dir():
+            variant = name.partition("@")[0]
             data = None if variant == "cyclegan" else "digits"
-            api.train(variant, data=data, steps=4, out=root / variant, overrides=overrides[variant], progress=False)
-        return root / variant
+            api.train(variant, data=data, steps=4, out=root / name, overrides=overrides[name], progress=False)
+        return root / name
 
     return run
 
 
 @pytest.fixture(scope="session")
 def export_of(deploy_run, tmp_path_factory):
-    """export_of(variant, fmt="onnx") -> the exported files of that tiny run, exported once per session."""
+    """export_of(name, fmt="onnx") -> the exported files of that tiny run (deploy_run's names), exported once per session."""
     root = tmp_path_factory.mktemp("exports")
     cache: dict[tuple[str, str], list[Path]] = {}
 
-    def export(variant: str, fmt: str = "onnx") -> list[Path]:
-        if (variant, fmt) not in cache:
+    def export(name: str, fmt: str = "onnx") -> list[Path]:
+        if (name, fmt) not in cache:
             from gankit.export import export_run
 
-            cache[variant, fmt] = export_run(deploy_run(variant), fmt, root / f"{variant}.{'onnx' if fmt == 'onnx' else 'pt'}")
-        return cache[variant, fmt]
+            cache[name, fmt] = export_run(deploy_run(name), fmt, root / f"{name}.{'onnx' if fmt == 'onnx' else 'pt'}")
+        return cache[name, fmt]
 
     return export

@@ -80,7 +80,7 @@ def test_exported_job_matches_the_eager_model(variant, fmt, deploy_run, export_o
                 assert np.abs(a - b).max() <= TOLERANCE, f"{variant} {name}: {np.abs(a - b).max()}"
 
 
-@pytest.mark.parametrize("variant", ["ganomaly", *SLOW_DETECTORS])
+@pytest.mark.parametrize("variant", ["ganomaly", "ganomaly@map_top_k", *SLOW_DETECTORS])
 def test_exported_detector_scores_a_test_set_like_gankit_score(variant, deploy_run, export_of):
     model = gankit.load(deploy_run(variant))
     test = load_anomaly(model.run_config.data, "test")

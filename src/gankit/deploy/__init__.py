@@ -1,9 +1,12 @@
 """Run files written by ``gankit export`` with ONNX Runtime: score, sample or translate without the
 training stack (no training loop, matplotlib or torchmetrics is imported). The sidecar beside the
-file says what it computes; images are read with the same decoder as training data.
+file says what it computes; images are read with the same decoder as training data. A detector
+trained on patches scores whole images as ``gankit score`` does, through the same code
+(``gankit.detection``): overlapping tiles through the file, stitched maps, the run's image score
+and calibration.
 
     model = gankit.deploy.load("detector.onnx")
-    out = model.score(x)                   # x [N, C, H, W] in [-1, 1] -> raw_score, score, decision, map, ...
+    out = model.score(x)                   # x [N, C, S, S] in [-1, 1] -> raw_score, score, decision, map, ...
     score_folder(model, "photos/", "scores.csv", maps="maps/")   # the columns of `gankit score`
     images = gankit.deploy.load("style.onnx").sample(16, seed=3, psi=0.7)   # [16, C, H, W]
 """
@@ -16,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from gankit.capabilities import AnomalyOutput
+from gankit.detection import Tiler, image_scores, normalized
 from gankit.errors import GankitError
 
 JOBS = ("score", "sample", "translate")
@@ -33,7 +39,13 @@ class Exported:
     def __init__(self, path: Path, info: dict[str, Any], session: Any) -> None:
         self.path, self.info, self.session = path, info, session
         self.job: str = info["job"]
-        self.data_shape = tuple(info["data_shape"])  # [C, H, W] of every image in and out
+        self.data_shape = tuple(info["data_shape"])  # [C, H, W] of the file's input (a tile of a tiled detector)
+        # What callers hand in: images at the run's scoring size (a detector's sidecar says it), cut
+        # into tiles of data_shape when larger, as model.score_dataset cuts them.
+        scoring = info.get("scoring")
+        size = self.data_shape[-1] if scoring is None else scoring["image_size"]
+        self.image_shape = self.data_shape if size == self.data_shape[-1] else (self.data_shape[0], size, size)
+        self.tiler = None if self.image_shape == self.data_shape else Tiler(self.data_shape[-1], scoring["tile_stride"])
 
     @property
     def latent_dim(self) -> int:
@@ -48,15 +60,32 @@ class Exported:
             raise GankitError(f"{self.path.name} is a {self.info['model']} '{self.job}' file; it cannot {job}")
 
     def images(self, x: Any, where: str) -> np.ndarray:
-        """x as the file's input: float32 [N, C, H, W] in [-1, 1], or a one-line GankitError."""
+        """x as the caller's images: float32 [N, C, S, S] in [-1, 1] (``image_shape``), or a one-line GankitError."""
         from gankit.data.images import model_images
 
-        return model_images(x, self.data_shape[0], self.data_shape[-1], where).numpy()
+        return model_images(x, self.image_shape[0], self.image_shape[-1], where).numpy()
 
     def score(self, x: Any) -> dict[str, np.ndarray]:
-        """raw_score [N], score [N] (normalised), decision [N], map [N, 1, H, W], reconstruction [N, C, H, W]."""
+        """raw_score [N], score [N] (normalised), decision [N], map [N, 1, S, S], reconstruction [N, C, S, S]
+        of images x [N, C, S, S] (``image_shape``): what ``gankit score`` gives for them."""
         self._require("score")
-        return self.run({"x": self.images(x, "score")})
+        x = self.images(x, "score")
+        return self.run({"x": x}) if self.tiler is None else self._score_by_tiles(torch.from_numpy(x))
+
+    def _score_by_tiles(self, x: torch.Tensor) -> dict[str, np.ndarray]:
+        """``model.score_dataset``'s tiled path with the file as the detector, then its image score and
+        the calibration, all from ``gankit.detection``."""
+        scoring, calibration = self.info["scoring"], self.info["calibration"]
+
+        def score_tiles(tiles: torch.Tensor) -> AnomalyOutput:
+            out = self.run({"x": tiles.numpy()})
+            return AnomalyOutput(*(torch.from_numpy(out[name]) for name in ("tile_score", "map", "reconstruction")))
+
+        tile_scores, maps, reconstructions = self.tiler.score(score_tiles, x, scoring["tile_batch"])
+        raw = image_scores(tile_scores, maps, scoring["image_score"], scoring["top_k"])
+        score = normalized(raw, calibration["raw_threshold"], calibration["scale"])
+        return {"raw_score": raw.numpy(), "score": score.numpy(), "decision": (score >= calibration["threshold"]).numpy(),
+                "map": maps.numpy(), "reconstruction": reconstructions.numpy()}
 
     def translate(self, x: Any) -> np.ndarray:
         """Images of the file's source domain [N, C, H, W] -> its target domain (``info["direction"]``)."""
@@ -65,8 +94,6 @@ class Exported:
 
     def latents(self, n: int, seed: int) -> np.ndarray:
         """z [n, latent] drawn as ``gankit sample --seed`` draws them, so a seed gives the same images."""
-        import torch
-
         return torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed)).numpy()
 
     def sample(self, n: int, seed: int = 0, psi: float = 1.0) -> np.ndarray:

@@ -39,7 +39,7 @@ def _chunks(model, inputs: list[str | Path]):
     found = find_images(inputs)
     for start in range(0, len(found), CHUNK):
         chunk = found[start : start + CHUNK]
-        yield [p for p, _ in chunk], [n for _, n in chunk], read_images([p for p, _ in chunk], model.data_shape)
+        yield [p for p, _ in chunk], [n for _, n in chunk], read_images([p for p, _ in chunk], model.image_shape)
 
 
 def score_folder(model, inputs: str | Path | list[str | Path], out: str | Path, *, maps: str | Path | None = None,

@@ -6,8 +6,12 @@ tracked mean w and one fixed draw of the noise maps baked in (and each nearest 2
 upsampling + 3x3 conv recorded as one equivalent transposed conv, 2.25x fewer
 multiply-adds: ``UpsampledConv``); CycleGAN has one job
 per direction; detectors map images to (raw score, normalised score, decision, map,
-reconstruction) with the run's calibration stored as constants. AnoGAN is refused:
-its score is a gradient-based latent search, which an inference runtime cannot run.
+reconstruction) with the run's calibration and image score (``model.image_score``) stored
+as constants. A detector that scores larger images by tiles (trained on patches) is
+exported as what it runs on each tile, (tile score, map, reconstruction); ``gankit.deploy``
+tiles, stitches and decides with ``gankit.detection``, as ``model.score_dataset`` does, by
+the sidecar's ``scoring`` facts. AnoGAN is refused: its score is a gradient-based latent
+search, which an inference runtime cannot run.
 
     jobs = jobs_for(gankit.load("runs/ganomaly-digits"))   # [Job("score", ...)]
     outputs = jobs[0].module(*jobs[0].inputs.values())      # eager reference of the file
@@ -26,7 +30,8 @@ from torch import Tensor, nn
 
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
-from gankit.detection import image_scores, normalized
+from gankit.config import DataConfig
+from gankit.detection import Tiler, image_scores, normalized
 
 EXAMPLE_BATCH = 2  # the batch the graphs are recorded with; every file takes any batch size
 NOISE_SEED = 0  # StyleGAN's baked noise maps: one standard-normal draw, shared by every image
@@ -117,12 +122,14 @@ class StyleSampler(nn.Module):
 
 
 class Detector(nn.Module):
-    """Images [N, C, H, W] -> (raw score [N], normalised score [N], decision [N], map [N, 1, H, W],
-    reconstruction [N, C, H, W]), with the run's calibration as constants."""
+    """Images [N, C, H, W] at the networks' size -> (raw score [N], normalised score [N], decision [N],
+    map [N, 1, H, W], reconstruction [N, C, H, W]), with the run's calibration and image score as
+    constants: the raw score is ``model.score_dataset``'s, of which the calibration was taken."""
 
     def __init__(self, model: GANModel, threshold: float) -> None:
         super().__init__()
         self.model = model
+        self.image_score, self.top_k = model.config.image_score, model.config.top_k
         raw_threshold, scale = model.normalization()
         self.register_buffer("raw_threshold", torch.tensor(raw_threshold))
         self.register_buffer("scale", torch.tensor(scale))
@@ -130,17 +137,59 @@ class Detector(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         output = self.model.anomaly_score(x)
-        score = normalized(output.scores, self.raw_threshold, self.scale)
-        return output.scores, score, score >= self.threshold, output.maps, output.reconstructions
+        raw = image_scores(output.scores, output.maps, self.image_score, self.top_k)
+        score = normalized(raw, self.raw_threshold, self.scale)
+        return raw, score, score >= self.threshold, output.maps, output.reconstructions
+
+
+class TileScorer(nn.Module):
+    """Tiles [N, C, P, P] -> (the detector's score of each tile [N], map [N, 1, P, P], reconstruction
+    [N, C, P, P]): what a tiled detector runs per tile; the image score and the decision are taken
+    after stitching (``gankit.deploy``), because the calibration is of whole images' scores."""
+
+    def __init__(self, model: GANModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        output = self.model.anomaly_score(x)
+        return output.scores, output.maps, output.reconstructions
 
 
 DETECTOR_OUTPUTS = {
-    "raw_score": {"shape": ["N"], "dtype": "float32", "meaning": "the model's anomaly score, higher = more anomalous"},
+    "raw_score": {"shape": ["N"], "dtype": "float32",
+                  "meaning": "the image score (sidecar scoring.image_score), higher = more anomalous"},
     "score": {"shape": ["N"], "dtype": "float32", "meaning": "sigmoid((raw_score - raw_threshold) / scale), in (0, 1)"},
     "decision": {"shape": ["N"], "dtype": "bool", "meaning": "score >= threshold: anomalous"},
     "map": {"shape": ["N", 1, "H", "W"], "dtype": "float32", "meaning": "per-pixel anomaly |x - reconstruction|"},
     "reconstruction": {"shape": ["N", "C", "H", "W"], "dtype": "float32", "meaning": "the normal image that explains x"},
 }
+TILE_OUTPUTS = {
+    "tile_score": {"shape": ["N"], "dtype": "float32", "meaning": "the detector's own score of each tile"},
+    "map": {"shape": ["N", 1, "P", "P"], "dtype": "float32", "meaning": "per-pixel anomaly of each tile"},
+    "reconstruction": {"shape": ["N", "C", "P", "P"], "dtype": "float32", "meaning": "the normal tile that explains it"},
+}
+
+
+def scoring_facts(model: GANModel) -> dict[str, Any]:
+    """How ``model.score_dataset`` scores the run's images: their size (``data.image_size``, or the
+    data set's own size, read from its calibration part, when that is not set), the patch size the
+    networks were trained on, the tiles' stride when the images are larger than the networks'
+    input, the image score and the tiles per call."""
+    data, config = model.run_config.data, model.config
+    size = model.data_shape[-1] if data.patch_size is None else data.image_size or calibration_size(data)
+    tiled = size != model.data_shape[-1]
+    return {"image_size": size, "patch_size": data.patch_size,
+            "tile_stride": Tiler(model.data_shape[-1], config.tile_stride).stride if tiled else None,
+            "image_score": config.image_score, "top_k": config.top_k, "tile_batch": config.score_batch_size}
+
+
+def calibration_size(data: DataConfig) -> int:
+    """The size of the images the run was calibrated on (its data set's own size)."""
+    from gankit.data.anomaly import load_anomaly
+    from gankit.data.specs import resolve_spec
+
+    return load_anomaly(resolve_spec(data), "calibration").data.shape[-1]
 
 
 def jobs_for(model: GANModel, threshold: float = 0.5) -> list[Job]:
@@ -159,8 +208,15 @@ def jobs_for(model: GANModel, threshold: float = 0.5) -> list[Job]:
         calibration = {"raw_threshold": raw_threshold, "scale": scale, "threshold": threshold,
                        "threshold_quantile": model.config.threshold_quantile,
                        "calibration_images": model.calibration_scores.numel()}
-        return [Job("score", Detector(model, threshold), {"x": x}, list(DETECTOR_OUTPUTS),
-                    {"inputs": {"x": image_contract(shape)}, "outputs": DETECTOR_OUTPUTS}, extra={"calibration": calibration})]
+        extra = {"calibration": calibration, "scoring": scoring_facts(model)}
+        size = extra["scoring"]["image_size"]
+        if size == shape[-1]:
+            return [Job("score", Detector(model, threshold), {"x": x}, list(DETECTOR_OUTPUTS),
+                        {"inputs": {"x": image_contract(shape)}, "outputs": DETECTOR_OUTPUTS}, extra=extra)]
+        tiles = {**image_contract(shape), "meaning": f"tiles of {shape[-1]} px of images brought to {size} px "
+                 "(gankit.deploy cuts, stitches and decides by the sidecar's scoring facts)"}
+        return [Job("score", TileScorer(model), {"x": x}, list(TILE_OUTPUTS),
+                    {"inputs": {"x": tiles}, "outputs": TILE_OUTPUTS}, extra=extra)]
     if "translate" in capabilities:
         generators = {"a2b": model.generator_ab, "b2a": model.generator_ba}
         x = torch.rand(EXAMPLE_BATCH, *shape) * 2 - 1

@@ -107,8 +107,9 @@ def create_app(paths: list[Path], limits: Limits | None = None, *, threads: int 
     if len(models[0].data_shape) != 3:
         raise GankitError(f"gankit serve shows images; {models[0].path.name} makes points of shape {models[0].data_shape}")
     by_direction = {m.info.get("direction"): m for m in models}
-    batchers = {key: Batcher(lambda x, m=m: m.run({"x": x}), limits.max_batch, limits.max_queue)
-                for key, m in by_direction.items() if m.job != "sample"}
+    # A detector's rows come from its score (tiles stitched for a tiled one), a translator's from the file.
+    batchers = {key: Batcher(m.score if m.job == "score" else lambda x, m=m: m.run({"x": x}), limits.max_batch,
+                             limits.max_queue) for key, m in by_direction.items() if m.job != "sample"}
     sampling = asyncio.Semaphore(1)  # sample calls run one at a time: psi is per call, so they cannot share one
     samples_waiting = 0
 
@@ -124,7 +125,7 @@ def create_app(paths: list[Path], limits: Limits | None = None, *, threads: int 
     app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes)
     page = resources.files("gankit.serve").joinpath("page.html").read_text()
     model = models[0]
-    shape = model.data_shape
+    shape = model.image_shape  # what uploads are decoded to: a tiled detector's scoring size
 
     @app.exception_handler(Busy)
     async def busy(request: Request, error: Busy) -> JSONResponse:
