@@ -76,7 +76,7 @@ def test_score_folder_matches_the_eager_model(deploy_run, export_of, tmp_path):
     assert list(written[0]) == COLUMNS and len(written) == 24
     assert [r["kind"] for r in written[:2]] == ["a", "a"] and written[0]["name"] == "a/001"
     files = sorted(folder.rglob("*.png"))
-    x = torch.from_numpy(read_images(files, model.data_shape))
+    x = torch.from_numpy(read_images(files, exported))
     eager = model.score_dataset(x).scores
     assert np.abs(np.array([r["score"] for r in rows]) - eager.numpy()).max() <= 1e-4
     assert [r["decision"] for r in rows] == (model.normalize(eager) >= 0.5).int().tolist()

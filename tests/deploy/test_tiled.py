@@ -5,6 +5,7 @@ decide exactly as ``model.score_dataset`` (so ``gankit score``) does, for every 
 import base64
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,7 +60,7 @@ def test_a_detector_with_a_map_image_score_decides_as_gankit_score(deploy_run, e
 
 def test_the_sidecar_says_how_the_file_scores(deploy_run, export_of):
     tiled = json.loads(sidecar_path(export_of("ganomaly@tiled-map_top_k")[0]).read_text())
-    assert tiled["scoring"] == {"image_size": 32, "patch_size": 16, "tile_stride": 8, "image_score": "map_top_k",
+    assert tiled["scoring"] == {"image_size": 32, "resize": "crop", "patch_size": 16, "tile_stride": 8, "image_score": "map_top_k",
                                 "top_k": 0.05, "tile_batch": 256}
     assert tiled["data_shape"] == [1, 16, 16] and tiled["inputs"]["x"]["shape"] == ["N", 1, 16, 16]
     assert "tiles of 16 px of images brought to 32 px" in tiled["inputs"]["x"]["meaning"]
@@ -87,7 +88,7 @@ def test_folders_and_the_service_score_full_size_images_by_tiles(deploy_run, exp
     model = gankit.load(deploy_run(name))
     files = write_pngs(tmp_path / "images", load_anomaly(model.run_config.data, "test").data.x[-6:])
     exported = load(export_of(name)[0])
-    x = torch.from_numpy(read_images(files, exported.image_shape))  # [6, 1, 32, 32], as decoded from the files
+    x = torch.from_numpy(read_images(files, exported))  # [6, 1, 32, 32], as decoded from the files
     rows = score_folder(exported, tmp_path / "images", tmp_path / "scores.csv", maps=tmp_path / "maps")
     eager = model.score_dataset(x).scores
     assert np.abs(np.array([r["score"] for r in rows]) - eager.numpy()).max() <= TOLERANCE
@@ -100,3 +101,39 @@ def test_folders_and_the_service_score_full_size_images_by_tiles(deploy_run, exp
     assert [r["decision"] for r in body["results"]] == (model.normalize(eager) >= 0.5).tolist()
     heat = Image.open(io.BytesIO(base64.b64decode(body["results"][0]["map"].split(",", 1)[1])))
     assert heat.size == (32, 32)  # the stitched map of the whole image, not of one tile
+
+
+def write_defects(root):
+    """A tiny defects:DIR protocol of 48 x 24 px grey images (wider than tall, as magnetic-tile's are),
+    each test defect a bright square at the left edge, which a centre crop would cut off."""
+    rng = np.random.default_rng(0)
+    for part, count in (("train/good", 30), ("test/good", 3), ("test/spot", 3)):
+        (root / part).mkdir(parents=True)
+        for i in range(count):
+            pixels = rng.integers(90, 130, (24, 48), np.uint8)
+            if part == "test/spot":
+                pixels[8:16, 0:8] = 255
+            Image.fromarray(pixels, "L").save(root / part / f"{i}.png")
+    return root
+
+
+def test_a_defect_folder_run_is_served_as_gankit_score_reads_it(tmp_path):
+    """Defect folders are read whole (resized, not cropped): the export says so and deploy reads them
+    the same way, so its scores of the test files are gankit score's."""
+    from gankit import api
+    from gankit.export import export_run
+    from tests.conftest import TINY_MODEL, TINY_TRAIN
+
+    folder = write_defects(tmp_path / "parts")
+    run = tmp_path / "run"
+    api.train("ganomaly", data=f"defects:{folder}", steps=4, out=run, progress=False,
+              overrides=TINY_MODEL + TINY_TRAIN + ["data.image_size=32", "data.patch_size=16", "model.image_score=map_max"])
+    exported = load(export_run(run, "onnx", tmp_path / "parts.onnx")[0])
+    assert exported.info["scoring"]["resize"] == "whole"
+    rows = score_folder(exported, folder / "test", tmp_path / "scores.csv")
+    served = {row["name"]: row for row in rows}  # good/0, spot/2, ...
+    scored = gankit.score(gankit.load(run)).rows  # the protocol's test part, as gankit score reads it
+    assert len(scored) == len(served) == 6
+    for row in scored:
+        mine = served[Path(row["name"]).parent.name + "/" + Path(row["name"]).stem]
+        assert abs(mine["score"] - row["score"]) <= TOLERANCE and mine["decision"] == row["decision"], (row, mine)

@@ -6,7 +6,8 @@ that every spec hands the models the same thing: float32 ``[C, H, W]`` in
 ``[-1, 1]``.
 
     header = read_header(path)            # mode and size without decoding pixels
-    image = decode_file(path, channels=3, size=64)   # uint8 [3, 64, 64]
+    image = decode_file(path, channels=3, size=64)   # uint8 [3, 64, 64]: shorter side, centre crop
+    image = decode_whole(path, channels=3, size=64)  # uint8 [3, 64, 64]: the whole image (defect folders)
     x = to_signed(image)                  # float32 in [-1, 1]
 """
 
@@ -22,6 +23,7 @@ from typing import BinaryIO
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 from PIL import Image, ImageOps
 from torch import Tensor
@@ -81,6 +83,16 @@ def _is_grey(image: Image.Image) -> bool:
 def decode_file(path: Path | BinaryIO, channels: int, size: int, max_pixels: int | None = None) -> Tensor:
     """uint8 [channels, size, size]: shorter side resized to ``size``, then centre-cropped."""
     return square(decode_pixels(path, channels, max_pixels), size)  # [C, size, size]
+
+
+def decode_whole(path: Path | BinaryIO, channels: int, size: int, max_pixels: int | None = None) -> Tensor:
+    """uint8 [channels, size, size]: the whole image resized, not cropped, so that no defect near its
+    edges is cut off (how the anomaly-detection folder protocols read their images)."""
+    with open_image(path, max_pixels) as image:
+        pixels = np.array(to_mode(image, "L" if channels == 1 else "RGB"), dtype=np.uint8)
+    tensor = torch.from_numpy(pixels.reshape(*pixels.shape[:2], -1)).permute(2, 0, 1)  # [C, H, W]
+    resized = F.interpolate(tensor[None].float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return resized[0].round().clamp(0, 255).to(torch.uint8)
 
 
 def decode_pixels(path: Path | BinaryIO, channels: int, max_pixels: int | None = None) -> Tensor:

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gankit.data.dataset import Data, existing_dir
-from gankit.data.images import DECODE_ERRORS, IMAGE_EXTENSIONS, open_image, read_header, to_mode, to_signed
+from gankit.data.images import DECODE_ERRORS, IMAGE_EXTENSIONS, decode_whole, open_image, read_header, to_mode, to_signed
 from gankit.data.kinds import FolderProtocolSpec, ImageSetSpec, LabelledProtocolSpec, Spec
 from gankit.errors import GankitError
 
@@ -283,13 +283,9 @@ def _channels_of(paths: list[Path]) -> int:
 def _decode_image(path: Path, channels: int, size: int) -> Tensor:
     """uint8 [C, size, size]; the whole image is resized (no crop) so no defect is cut off."""
     try:
-        with open_image(path) as image:
-            pixels = np.array(to_mode(image, "L" if channels == 1 else "RGB"), dtype=np.uint8)
+        return decode_whole(path, channels, size)
     except DECODE_ERRORS as error:
         raise GankitError(f"cannot decode {path} ({error})") from None
-    tensor = torch.from_numpy(pixels.reshape(*pixels.shape[:2], -1)).permute(2, 0, 1)  # [C, H, W]
-    resized = F.interpolate(tensor[None].float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return resized[0].round().clamp(0, 255).to(torch.uint8)
 
 
 def _decode_mask(path: Path | None, size: int) -> Tensor:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -58,6 +58,15 @@ class Exported:
     def _require(self, job: str) -> None:
         if self.job != job:
             raise GankitError(f"{self.path.name} is a {self.info['model']} '{self.job}' file; it cannot {job}")
+
+    def decode(self, source: Path | BinaryIO, max_pixels: int | None = None) -> torch.Tensor:
+        """An image file (or stream) as uint8 [C, S, S] (``image_shape``), brought to size as the run's
+        test images are: the whole image resized for a detector of a defect-folder protocol (sidecar
+        ``scoring.resize``), else the shorter side resized and the centre cropped."""
+        from gankit.data.images import decode_file, decode_whole
+
+        whole = self.info.get("scoring", {}).get("resize") == "whole"
+        return (decode_whole if whole else decode_file)(source, self.image_shape[0], self.image_shape[-1], max_pixels)
 
     def images(self, x: Any, where: str) -> np.ndarray:
         """x as the caller's images: float32 [N, C, S, S] in [-1, 1] (``image_shape``), or a one-line GankitError."""

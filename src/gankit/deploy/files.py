@@ -16,19 +16,20 @@ import numpy as np
 import torch
 from torchvision.utils import save_image
 
-from gankit.data.images import DECODE_ERRORS, decode_file, find_images, to_signed
+from gankit.data.images import DECODE_ERRORS, find_images, to_signed
 from gankit.errors import GankitError
 
 CHUNK = 64  # images decoded and run at a time, to bound memory on large folders
 COLUMNS = ["index", "name", "kind", "label", "score", "normalized", "decision"]  # as `gankit score` writes
 
 
-def read_images(paths: list[Path], shape: tuple[int, ...]) -> np.ndarray:
-    """float32 [N, C, S, S] in [-1, 1], decoded and resized as training images are."""
+def read_images(paths: list[Path], model) -> np.ndarray:
+    """float32 [N, C, S, S] in [-1, 1] (the exported ``model``'s ``image_shape``), decoded and resized
+    as the run's images are."""
     images = []
     for path in paths:
         try:
-            images.append(to_signed(decode_file(path, shape[0], shape[-1])))  # [C, S, S]
+            images.append(to_signed(model.decode(path)))  # [C, S, S]
         except DECODE_ERRORS as error:
             raise GankitError(f"cannot read {path} as an image ({error})") from None
     return torch.stack(images).numpy()
@@ -39,7 +40,7 @@ def _chunks(model, inputs: list[str | Path]):
     found = find_images(inputs)
     for start in range(0, len(found), CHUNK):
         chunk = found[start : start + CHUNK]
-        yield [p for p, _ in chunk], [n for _, n in chunk], read_images([p for p, _ in chunk], model.image_shape)
+        yield [p for p, _ in chunk], [n for _, n in chunk], read_images([p for p, _ in chunk], model)
 
 
 def score_folder(model, inputs: str | Path | list[str | Path], out: str | Path, *, maps: str | Path | None = None,

@@ -28,10 +28,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gankit.config import DataConfig
+from gankit.data.kinds import FolderProtocolSpec
+from gankit.data.specs import resolve_spec
+from gankit.detection import Tiler, image_scores, normalized
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
-from gankit.config import DataConfig
-from gankit.detection import Tiler, image_scores, normalized
 
 EXAMPLE_BATCH = 2  # the batch the graphs are recorded with; every file takes any batch size
 NOISE_SEED = 0  # StyleGAN's baked noise maps: one standard-normal draw, shared by every image
@@ -172,14 +174,16 @@ TILE_OUTPUTS = {
 
 
 def scoring_facts(model: GANModel) -> dict[str, Any]:
-    """How ``model.score_dataset`` scores the run's images: their size (``data.image_size``, or the
-    data set's own size, read from its calibration part, when that is not set), the patch size the
-    networks were trained on, the tiles' stride when the images are larger than the networks'
-    input, the image score and the tiles per call."""
+    """How ``gankit score`` scores the run's images: their size (``data.image_size``, or the data
+    set's own size, read from its calibration part, when that is not set) and how a file is brought
+    to it (the anomaly-detection folders resize the whole image, other data the shorter side and
+    crop the centre), the patch size the networks were trained on, the tiles' stride when the
+    images are larger than the networks' input, the image score and the tiles per call."""
     data, config = model.run_config.data, model.config
     size = model.data_shape[-1] if data.patch_size is None else data.image_size or calibration_size(data)
     tiled = size != model.data_shape[-1]
-    return {"image_size": size, "patch_size": data.patch_size,
+    return {"image_size": size, "resize": "whole" if isinstance(resolve_spec(data), FolderProtocolSpec) else "crop",
+            "patch_size": data.patch_size,
             "tile_stride": Tiler(model.data_shape[-1], config.tile_stride).stride if tiled else None,
             "image_score": config.image_score, "top_k": config.top_k, "tile_batch": config.score_batch_size}
 
@@ -187,7 +191,6 @@ def scoring_facts(model: GANModel) -> dict[str, Any]:
 def calibration_size(data: DataConfig) -> int:
     """The size of the images the run was calibrated on (its data set's own size)."""
     from gankit.data.anomaly import load_anomaly
-    from gankit.data.specs import resolve_spec
 
     return load_anomaly(resolve_spec(data), "calibration").data.shape[-1]
 

@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from torchvision.io import encode_png
 
-from gankit.data.images import DECODE_ERRORS, TooLargeError, decode_file, read_header, to_signed
+from gankit.data.images import DECODE_ERRORS, TooLargeError, read_header, to_signed
 from gankit.deploy import load
 from gankit.deploy.files import to_unit
 from gankit.errors import GankitError
@@ -156,7 +156,7 @@ def create_app(paths: list[Path], limits: Limits | None = None, *, threads: int 
                     raise HTTPException(422, f"{name}: the model takes {wanted} images; this one is "
                                              f"{'grey' if header.grey else 'colour'}")
                 data.seek(0)
-                images.append(to_signed(decode_file(data, shape[0], shape[-1], limits.max_pixels)))
+                images.append(to_signed(model.decode(data, limits.max_pixels)))
             except TooLargeError as error:
                 raise HTTPException(413, f"{name}: {error}") from None
             except DECODE_ERRORS:
