@@ -10,6 +10,7 @@ EXAMPLES = """examples:
   gankit export runs/g3 --format onnx --out detector.onnx        # + detector.onnx.json (contract, threshold, sha256)
   gankit export runs/style --format torchscript --out style.pt   # inputs z and psi
   gankit export runs/facades --format onnx --out facades.onnx    # facades-a2b.onnx and facades-b2a.onnx
+  gankit export runs/tile-patches --format onnx --out tiles.onnx # trained on patches: scores tiles; deploy/serve stitch
   python -m gankit.deploy detector.onnx photos/ --out scores.csv --maps maps/   # no training stack needed"""
 
 
