@@ -15,6 +15,7 @@ precision mode, channels_last, torch.compile and torchrun (DDP; see
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -23,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -38,7 +39,8 @@ from gankit.data.stream import SEED_STRIDE
 from gankit.data.patches import PatchStream, patch_data, patch_shape
 from gankit.errors import GankitError, TrainingInterrupted
 from gankit.files import write_text
-from gankit.memory import check_fits
+from gankit.footprint import device_memory, largest_count, peak_memory
+from gankit.memory import check_fits, human
 from gankit.metrics.evaluator import Evaluator
 from gankit.models import get_model_class
 from gankit.models.base import GANModel
@@ -114,15 +116,15 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def build_model(config: RunConfig, data_shape: tuple[int, ...], *, training: bool = False) -> GANModel:
+def build_model(config: RunConfig, data_shape: tuple[int, ...]) -> GANModel:
     """The variant of ``config`` for data of ``data_shape``, once its weights are known to fit in
-    memory (with their gradients and two optimizer moments each when ``training``)."""
+    memory (training's optimizer states and activations are ``check_step_fits``'s)."""
     model_class = get_model_class(config.model_name)
-    check_model_fits(model_class, config, tuple(data_shape), copies=4 if training else 1)
+    check_model_fits(model_class, config, tuple(data_shape))
     return model_class(config.model, tuple(data_shape))
 
 
-def check_model_fits(model_class: type[GANModel], config: RunConfig, data_shape: tuple[int, ...], copies: int) -> None:
+def check_model_fits(model_class: type[GANModel], config: RunConfig, data_shape: tuple[int, ...]) -> None:
     # Built on the meta device first: shapes without storage, so a latent_dim of 10^8 is an
     # estimate and a one-line refusal, not the allocator's traceback.
     try:
@@ -131,8 +133,55 @@ def check_model_fits(model_class: type[GANModel], config: RunConfig, data_shape:
     except (RuntimeError, NotImplementedError, TypeError, ValueError):
         return  # a variant that cannot be built without storage is simply not estimated
     count = sum(t.numel() for t in probe.state_dict().values())
-    check_fits(copies * 4 * count, f"a {config.model_name} model with {count:,} parameters",
+    check_fits(4 * count, f"a {config.model_name} model with {count:,} parameters",
                "lower the model's widths, latent_dim or data.image_size")
+
+
+def step_memory(config: RunConfig, data_shape: tuple[int, ...], stream: Any, device: torch.device,
+                precision: Precision, batch_size: int) -> int:
+    """Peak bytes of one training step at ``batch_size`` on ``device``: the variant's own
+    ``train_step``, run once on fake tensors (``gankit.footprint``) on a batch of ``stream``'s
+    shapes, counts weights, gradients, optimizer states and activations, with nothing allocated."""
+    model_class = get_model_class(config.model_name)
+
+    def one_step() -> None:
+        with torch.device(device):
+            model = model_class(config.model, data_shape)
+        model.prepare_training()  # no loss scaler: on fake values it would skip the optimizer step
+        with precision.autocast():
+            model.train_step(stream.empty_batch(batch_size), 0)
+
+    return peak_memory(one_step)
+
+
+def check_step_fits(config: RunConfig, data_shape: tuple[int, ...], stream: Any, device: torch.device,
+                    precision: Precision) -> None:
+    """A GankitError before the first step when one training step would not fit in ``device``'s memory."""
+
+    def needed_at(batch_size: int) -> int:
+        return step_memory(config, data_shape, stream, device, precision, batch_size)
+
+    try:
+        full = needed_at(config.train.batch_size)
+    except Exception:  # an operation fake tensors cannot run: no estimate, and the real step will tell
+        return
+    room = device_memory(device)
+    if full > room[0]:
+        shape = "x".join(map(str, data_shape))
+        check_fits(full, f"training {config.model_name} at batch size {config.train.batch_size} on {shape} examples",
+                   smaller_step_hint(config, len(data_shape) == 3, needed_at, full, room[0]), room)
+
+
+def smaller_step_hint(config: RunConfig, images: bool, needed_at: Callable[[int], int], needed: int,
+                      available: int) -> str:
+    """What to lower when a step does not fit: the batch size that would, or else the sizes."""
+    widths = ", ".join(f"model.{f.name}" for f in dataclasses.fields(config.model) if f.name.endswith("width"))
+    sizes = f"data.image_size or the networks' widths ({widths})" if images else f"the networks' widths ({widths})"
+    batch_size = config.train.batch_size
+    one = needed_at(1) if batch_size > 1 else needed
+    if one > available:
+        return f"even a batch of 1 needs about {human(one)}; lower {sizes}"
+    return f"lower train.batch_size to {largest_count(one, needed, batch_size, available)} or less, or {sizes}"
 
 
 class _StopSignals:
@@ -258,16 +307,9 @@ class Trainer:
         # refused now, not after the whole budget is spent.
         Evaluator.sample_count(self.data, train.eval_samples)
         patch_size = self.config.data.patch_size
-        self.model = build_model(self.config, patch_shape(self.data.shape, patch_size), training=True).to(self.device)
-        # Generated patches are compared with real patches (one fixed crop per image).
-        self.eval_data = self.data if patch_size is None else patch_data(self.data, patch_size, train.seed)
-        if train.channels_last and self.model.is_image_model:
-            self.model.to(memory_format=torch.channels_last)
-        self.model.run_config = self.config
-        self.precision = Precision(train.precision, self.device)
-        self.model.prepare_training(self.precision.grad_scalers)
-        # A disk too full for one checkpoint is known now, not after hours of training.
-        check_free_space(self.checkpoint_dir, estimated_size(self.model))
+        shape = patch_shape(self.data.shape, patch_size)
+        # The stream takes no random numbers when it is made: made before the model, it gives the
+        # step's estimate its batches' shapes, and the model's initial weights stay the seed's.
         self.stream = make_stream(
             self.data,
             train.batch_size,
@@ -279,6 +321,18 @@ class Trainer:
         )
         if patch_size is not None:
             self.stream = PatchStream(self.stream, patch_size, train.seed)
+        self.precision = Precision(train.precision, self.device)
+        if not self.dist.enabled:  # under torchrun, fake tensors must not reach the collectives a step calls
+            check_step_fits(self.config, shape, self.stream, self.device, self.precision)
+        self.model = build_model(self.config, shape).to(self.device)
+        # Generated patches are compared with real patches (one fixed crop per image).
+        self.eval_data = self.data if patch_size is None else patch_data(self.data, patch_size, train.seed)
+        if train.channels_last and self.model.is_image_model:
+            self.model.to(memory_format=torch.channels_last)
+        self.model.run_config = self.config
+        self.model.prepare_training(self.precision.grad_scalers)
+        # A disk too full for one checkpoint is known now, not after hours of training.
+        check_free_space(self.checkpoint_dir, estimated_size(self.model))
         self.step = 0
         self.elapsed = 0.0
         self.nan_rollbacks = 0

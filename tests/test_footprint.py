@@ -1,0 +1,229 @@
+"""Issue 18, sizes that exhaust memory: a training step (and a translation) that cannot fit is
+refused before it starts, with an estimate and a hint, from the step's peak measured on fake
+tensors (gankit.footprint). The "available memory" is monkeypatched small, so nothing here
+allocates more than a tiny network's step."""
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gankit import api, footprint
+from gankit.cli import main
+from gankit.config import DataConfig
+from gankit.data import load_data, make_stream
+from gankit.data.patches import PatchStream
+from gankit.errors import GankitError
+from gankit.footprint import largest_count, peak_memory
+from gankit.models import MODELS, build_run_config
+from gankit.training.loop import step_memory
+from gankit.training.precision import Precision
+from gankit.translation import CHUNK, images_per_chunk, translate_files
+from tests.conftest import TINY_TRAIN, tiny_overrides, tiny_settings
+
+CPU = torch.device("cpu")
+MiB = 2**20
+
+
+def small_memory(monkeypatch, available: int) -> None:
+    """This machine seen by the step and translation estimates as having ``available`` bytes."""
+    monkeypatch.setattr(footprint, "available_memory", lambda: (available, 4 * available))
+
+
+def test_storages_count_while_they_are_alive_and_views_add_nothing():
+    def work():
+        a = torch.empty(1000)  # 4000 bytes
+        view = a.view(10, 100)  # shares a's storage
+        b = a * 2  # 8000 alive
+        del a, view
+        c = b + 1  # a was freed: still 8000
+        c.add_(1)  # in place: nothing new
+        return c
+
+    assert peak_memory(work) == 8000
+
+
+def test_a_dry_run_leaves_every_random_stream_where_it_was():
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    expected = random.random(), np.random.rand(), torch.rand(())
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    peak_memory(lambda: (random.random(), np.random.rand(), torch.rand(8), torch.randint(9, (3,))))
+    assert (random.random(), np.random.rand(), torch.rand(())) == expected
+
+
+def test_largest_count_is_linear_between_one_and_many():
+    assert largest_count(one=10, full=100, count=10, available=50) == 5  # 10 + 4 * 10
+    assert largest_count(one=10, full=100, count=10, available=1000) == 10
+    assert largest_count(one=10, full=100, count=10, available=5) == 1
+    assert largest_count(one=10, full=10, count=1, available=5) == 1
+
+
+class EmptyBatches:
+    """A stream stand-in: the batch shapes of ``make_stream``'s streams, for any variant."""
+
+    def __init__(self, shape, two_domains):
+        self.shape, self.two_domains = shape, two_domains
+
+    def empty_batch(self, size):
+        x = torch.empty(size, *self.shape)
+        return (x, torch.empty_like(x)) if self.two_domains else (x, torch.empty(size, dtype=torch.long))
+
+
+def real_step_peak(model, stream, batch_size):
+    """The same count on real tensors (random data), for one real step: what the estimate predicts."""
+    counter = footprint._LiveBytes()
+    with counter:
+        batch = tuple(t.normal_() if t.is_floating_point() else t.zero_() for t in stream.empty_batch(batch_size))
+        model.train_step(batch, 0)
+    return counter.peak
+
+
+# The estimate is of the busiest step (a value read on fake tensors is True): the real first
+# step is made one that updates the generator too.
+BUSY_FIRST_STEP = {"critic_steps": 1, "warmup_critic_steps": 1}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_variant_is_estimated_close_to_its_real_step(name):
+    shape = (1, 16, 16)
+    settings = tiny_settings(name) | {k: v for k, v in BUSY_FIRST_STEP.items() if hasattr(MODELS[name].Config, k)}
+    config = build_run_config({"model": {"name": name, **settings}, "train": {"steps": 1, "batch_size": 4}})
+    stream = EmptyBatches(shape, two_domains=name == "cyclegan")
+    estimate = step_memory(config, shape, stream, CPU, Precision("32", CPU), 4)
+    torch.manual_seed(0)
+    model = MODELS[name](config.model, shape)
+    model.prepare_training()
+    weights = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    real = real_step_peak(model, stream, 4) + weights
+    # The real weights existed before the counted step, so they are added; a value read as
+    # True (style mixing skipped, a reinitialisation done) moves the fake step's path a little.
+    assert 0.75 * real <= estimate <= 1.25 * real, (estimate, real)
+
+
+def test_streams_give_empty_batches_of_their_real_shapes():
+    data = load_data(DataConfig(spec="digits", image_size=16))
+    stream = make_stream(data, 8, seed=0, device=CPU)
+    patches = PatchStream(make_stream(data, 8, seed=0, device=CPU), 8, seed=0)
+    for s in (stream, patches):
+        real, empty = next(s), s.empty_batch(8)
+        assert [(t.shape, t.dtype) for t in real] == [(t.shape, t.dtype) for t in empty]
+
+
+def train_tiny(out, *extra):
+    return api.train("gan", data="digits", steps=1, out=out, progress=False,
+                     overrides=tiny_overrides("digits", **{"train.eval_metrics": "[]"}) + ["data.image_size=16", *extra])
+
+
+def estimate_of_tiny(batch_size):
+    config = build_run_config({"model": {"name": "gan", **tiny_settings("gan")},
+                               "train": {"steps": 1, "batch_size": batch_size}})
+    return step_memory(config, (1, 16, 16), EmptyBatches((1, 16, 16), False), CPU, Precision("32", CPU), batch_size)
+
+
+def test_a_step_that_does_not_fit_is_refused_with_the_batch_size_that_would(tmp_path, monkeypatch):
+    one, sixteen = estimate_of_tiny(1), estimate_of_tiny(16)
+    small_memory(monkeypatch, (one + sixteen) // 2)
+    with pytest.raises(GankitError) as refused:
+        train_tiny(tmp_path / "run")
+    message = str(refused.value)
+    assert re.fullmatch(r"training gan at batch size 16 on 1x16x16 examples: about \S+ \S+ of memory needed; "
+                        r"this machine has \S+ \S+ available \(\S+ \S+ in all\); lower train.batch_size to (\d+) "
+                        r"or less, or data.image_size or the networks' widths \(model.g_width, model.d_width, "
+                        r"model.mlp_width\)", message), message
+    fits = int(re.search(r"batch_size to (\d+)", message).group(1))
+    assert 1 <= fits < 16 and estimate_of_tiny(fits) <= (one + sixteen) // 2  # the suggestion fits
+    assert not (tmp_path / "run").exists()  # refused in set-up: nothing left behind
+
+
+def test_a_network_too_large_for_one_example_says_so(tmp_path, monkeypatch):
+    small_memory(monkeypatch, estimate_of_tiny(1) - 1)
+    with pytest.raises(GankitError, match=r"even a batch of 1 needs about .*; lower data.image_size or the networks'"):
+        train_tiny(tmp_path / "run")
+
+
+def test_a_step_that_fits_trains(tmp_path, monkeypatch):
+    small_memory(monkeypatch, estimate_of_tiny(16))  # exactly enough
+    assert train_tiny(tmp_path / "run").step == 1
+
+
+def test_the_command_line_refusal_is_one_line(tmp_path, monkeypatch, capsys):
+    small_memory(monkeypatch, MiB // 4)
+    argv = ["train", "gan", "--data", "digits", "--steps", "1", "--out", str(tmp_path / "run")]
+    for item in tiny_overrides("digits") + ["data.image_size=16"]:
+        argv += ["--set", item]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gankit: error: training gan at batch size 16 on 1x16x16 examples: about ")
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_cuda_room_counts_the_free_memory_and_what_this_process_caches(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda index: (5 * MiB, 80 * MiB))
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda index: 3 * MiB)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda index: 1 * MiB)
+    assert footprint.device_memory(torch.device("cuda", 1)) == (7 * MiB, 80 * MiB, "cuda:1")
+
+
+# --- gankit translate ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cyclegan(deploy_run):
+    return api.load(deploy_run("cyclegan"))
+
+
+def test_a_translation_too_large_for_memory_is_translated_fewer_at_a_time(cyclegan, tmp_path, monkeypatch):
+    shape, directions = (cyclegan.data_shape[0], 64, 64), ["a2b", "b2a"]
+    state = {k: v.clone() for k, v in cyclegan.state_dict().items()}
+    assert images_per_chunk(cyclegan, shape, directions) == CHUNK
+    assert all(torch.equal(v, state[k]) for k, v in cyclegan.state_dict().items())  # the dry run wrote nothing
+    one, full = (peak_memory(lambda n=n: [cyclegan.translate(torch.empty(n, *shape), d) for d in directions])
+                 for n in (1, CHUNK))
+    for i in range(3):
+        Image.new("RGB", (64, 64), (60 * i, 100, 200)).save(tmp_path / f"{i}.png")
+    whole = translate_files(cyclegan, [tmp_path], "a2b", tmp_path / "whole", size=64, grid=True)
+
+    small_memory(monkeypatch, 2 * one)
+    assert 1 <= images_per_chunk(cyclegan, shape, directions) < CHUNK
+    pieces = translate_files(cyclegan, [tmp_path], "a2b", tmp_path / "pieces", size=64, grid=True)
+    for a, b in zip(whole, pieces):  # the same translations (up to a rounding of the last bit)
+        assert np.abs(np.asarray(Image.open(a), dtype=int) - np.asarray(Image.open(b), dtype=int)).max() <= 1
+
+    small_memory(monkeypatch, one // 2)
+    with pytest.raises(GankitError, match=r"translating one image of 64 x 64 pixels: about .* of memory needed; "
+                                          r"this machine has .*; lower --size"):
+        images_per_chunk(cyclegan, shape, directions)
+    assert full > one
+
+
+# --- how close the estimate is to the process's real peak ------------------------------------------
+MEASURE = """
+import json, resource, sys, torch
+from gankit.models import MODELS, build_run_config
+config = build_run_config({"model": {"name": "gan"}, "train": {"steps": 1, "batch_size": 64}})
+with open("/proc/self/statm") as f:
+    before = int(f.read().split()[1]) * resource.getpagesize()
+model = MODELS["gan"](config.model, (3, 64, 64))
+model.prepare_training()
+model.train_step((torch.randn(64, 3, 64, 64), torch.zeros(64, dtype=torch.long)), 0)
+print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before))
+"""
+
+
+@pytest.mark.slow
+def test_the_estimate_is_within_two_of_the_real_peak_of_a_default_gan():
+    """The growth of the process's peak resident memory from building the default GAN (64 px) to
+    the end of its first step at batch 64, against the estimate. Measured 1.4-1.8x: the CPU
+    allocator, libraries loaded on first use and oneDNN's layout copies are not tensors."""
+    config = build_run_config({"model": {"name": "gan"}, "train": {"steps": 1, "batch_size": 64}})
+    estimate = step_memory(config, (3, 64, 64), EmptyBatches((3, 64, 64), False), CPU, Precision("32", CPU), 64)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "OMP_NUM_THREADS": "1"}
+    output = subprocess.run([sys.executable, "-c", MEASURE], capture_output=True, text=True, env=env, check=True)
+    real = json.loads(output.stdout.strip().splitlines()[-1])
+    assert estimate <= real <= 2 * estimate, (estimate, real)
