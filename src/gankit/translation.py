@@ -16,12 +16,12 @@ import torch
 
 from gankit.data.images import DECODE_ERRORS, decode_file, find_images, to_signed
 from gankit.errors import GankitError
+from gankit.footprint import device_memory, largest_count, peak_memory
 from gankit.memory import check_fits
 from gankit.report.plots import save_image_grid
 
-CHUNK = 16  # images decoded and translated at a time, to bound memory on large folders
+CHUNK = 16  # images decoded and translated at a time (fewer when 16 would not fit), to bound memory
 MAX_SIZE = 4096  # as data.image_size
-ACTIVATION_CHANNELS = 256  # a rough bound on a translator's activation planes per pixel, for the estimate
 
 
 def refuse_overwriting_inputs(inputs: list[str | Path], found: list[tuple[Path, Path]], out: Path) -> None:
@@ -60,18 +60,16 @@ def translate_files(
     size = size or trained_size
     if size <= 0 or size % 4 or size > MAX_SIZE:
         raise GankitError(f"--size must be a positive multiple of 4 up to {MAX_SIZE}, got {size}")
-    # The generator's widest activations hold about ACTIVATION_CHANNELS planes per image.
-    check_fits(CHUNK * ACTIVATION_CHANNELS * size * size * 4, f"translating {CHUNK} images of {size} x {size} pixels",
-               "lower --size")
     back = "b2a" if direction == "a2b" else "a2b"
+    chunk = images_per_chunk(model, (channels, size, size), [direction, back] if grid else [direction])
     written = []
     found = find_images(inputs)
     if not overwrite:
         refuse_overwriting_inputs(inputs, found, out)
-    for start in range(0, len(found), CHUNK):
-        chunk = found[start : start + CHUNK]
+    for start in range(0, len(found), chunk):
+        paths = found[start : start + chunk]
         images = []
-        for path, _ in chunk:
+        for path, _ in paths:
             try:
                 images.append(to_signed(decode_file(path, channels, size)))  # [C, S, S]
             except DECODE_ERRORS as error:
@@ -79,7 +77,7 @@ def translate_files(
         x = torch.stack(images)  # [K, C, S, S]
         translated = model.translate(x, direction).cpu()
         reconstructed = model.translate(translated, back).cpu() if grid else None
-        for i, (_, name) in enumerate(chunk):
+        for i, (_, name) in enumerate(paths):
             target = out / name
             if grid:
                 save_image_grid(torch.stack([x[i], translated[i], reconstructed[i]]), target, nrow=3)
@@ -87,3 +85,28 @@ def translate_files(
                 save_image_grid(translated[i : i + 1], target, nrow=1, min_size=1)  # native size
             written.append(target)
     return written
+
+
+def images_per_chunk(model, shape: tuple[int, int, int], directions: list[str]) -> int:
+    """How many images of ``shape`` to translate at a time (through each of ``directions`` in
+    turn): CHUNK, or as many as fit in the memory of the model's device, the translations'
+    peak measured on fake tensors (``gankit.footprint``); a GankitError when one does not fit."""
+
+    def needed(count: int) -> int:
+        def translate() -> None:
+            kept = [torch.empty(count, *shape, device=model.device)]  # [count, C, S, S]; all kept, as below
+            for direction in directions:
+                kept.append(model.translate(kept[-1], direction))
+
+        return peak_memory(translate)
+
+    try:
+        full = needed(CHUNK)
+    except Exception:  # an operation fake tensors cannot run: no estimate, and translating will tell
+        return CHUNK
+    room = device_memory(model.device)
+    if full <= room[0]:
+        return CHUNK
+    one = needed(1)
+    check_fits(one, f"translating one image of {shape[1]} x {shape[2]} pixels", "lower --size", room)
+    return largest_count(one, full, CHUNK, room[0])
