@@ -29,6 +29,7 @@ from torch import Tensor
 import gankit
 from gankit.config import DataConfig
 from gankit.data import load_data
+from gankit.data.dataset import DataSpec
 from gankit.errors import GankitError
 from gankit.latent.blend import alpha_blend, poisson_blend
 from gankit.latent.inpaint import inpaint
@@ -206,7 +207,7 @@ def main() -> None:
         print(f"{run_dir}: {model.run_config.model_name} on {test.name}, {space} space, {len(x)} test images")
         started = time.perf_counter()
         record = {
-            "run": str(run_dir), "model": model.run_config.model_name, "data": test.name.split(":")[0], "space": space,
+            "run": str(run_dir), "model": model.run_config.model_name, "data": DataSpec.of(test.name).prefix, "space": space,
             "training_steps": model.step, "judge_accuracy_on_originals": (classify(x) == y).float().mean().item(),
             "projection": projection_rows(model, x, train, space, options, args.batch_size),
             "inpainting": {

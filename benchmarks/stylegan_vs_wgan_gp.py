@@ -155,6 +155,8 @@ def phase_metrics(args: argparse.Namespace, runs: Path, results: Path) -> None:
 def phase_report(args: argparse.Namespace, runs: Path, results: Path, figures: Path) -> None:
     import torch
 
+    from gankit.data.dataset import DataSpec
+
     rows = {m: json.loads((runs / m / "bench.json").read_text()) for m in ("stylegan", "wgan_gp")}
     metrics_file = results / "metrics.json"
     metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {"scores": {}}
@@ -162,7 +164,7 @@ def phase_report(args: argparse.Namespace, runs: Path, results: Path, figures: P
     lines = [
         f"### StyleGAN vs WGAN-GP (DCGAN), {args.name}, 32 px, same training wall time",
         "",
-        f"Command: `python benchmarks/stylegan_vs_wgan_gp.py --data {args.data.split(':')[0]}:DIR --name {args.name} "
+        f"Command: `python benchmarks/stylegan_vs_wgan_gp.py --data {DataSpec.of(args.data).prefix}:DIR --name {args.name} "
         f"--steps {args.steps}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs (wall times are inflated by "
         f"their load), torch {torch.__version__}, 1 thread per training process; "

@@ -8,6 +8,7 @@ per model and mixture (seed 0).
 
     python benchmarks/toy_modes.py --seeds 5 --out docs/benchmarks/toy
     python benchmarks/toy_modes.py --models wgan_gp,wgan_gp-script,wgan_gp-decay --mixtures ring8 --seeds 1 --steps 10000
+    python benchmarks/toy_modes.py --models wgan_gp-decay,wgan_gp-decay-pack2 --mixtures ring8 --seeds 1
 """
 
 from __future__ import annotations
@@ -47,6 +48,20 @@ MODEL_SETTINGS = {
     "wgan_gp-script": SCRIPT,
     "wgan_gp-decay": SCRIPT + ["model.lr=3e-4", "train.lr_decay=linear"],
 }
+# Any of them with PacGAN's packing: "MODEL-packM" adds model.pack=M (wgan_gp-decay-pack2). The
+# batch stays 256 examples, so G's updates and the data per step are the unpacked run's and D
+# judges 256 / M packs; PacGAN's own runs keep the number of packs instead (M times the examples).
+PACK_SUFFIX = "-pack"
+
+
+def settings_of(model: str) -> list[str]:
+    """The --set overrides of a benchmark model name (a MODEL_SETTINGS key, maybe with -packM)."""
+    base, suffix, degree = model.rpartition(PACK_SUFFIX)
+    packing = [f"model.pack={degree}"] if suffix and degree.isdigit() and int(degree) > 0 else []
+    base = base if packing else model
+    if base not in MODEL_SETTINGS:
+        raise SystemExit(f"unknown model {model!r}; valid: {', '.join(MODEL_SETTINGS)}, each also as NAME-packM")
+    return COMMON + MODEL_SETTINGS[base] + packing
 
 
 def run_one(model: str, mixture: str, seed: int, steps: int, work: Path, threads: int) -> dict:
@@ -54,7 +69,7 @@ def run_one(model: str, mixture: str, seed: int, steps: int, work: Path, threads
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "gankit", "train", model.split("-")[0], "--data", f"toy:{mixture}", "--steps", str(steps),
            "--seed", str(seed), "--out", str(out)]
-    for item in COMMON + MODEL_SETTINGS[model]:
+    for item in settings_of(model):
         cmd += ["--set", item]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     log = work / f"{out.name}.log"
@@ -94,7 +109,8 @@ def summarise(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", default="gan,wgan,wgan_gp")
+    parser.add_argument("--models", default="gan,wgan,wgan_gp",
+                        help=f"comma-separated: {', '.join(MODEL_SETTINGS)}; NAME-packM adds PacGAN's packing of M")
     parser.add_argument("--mixtures", default="ring8,grid25")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds run from this one on")
@@ -108,6 +124,8 @@ def main() -> None:
     out, work = Path(args.out), Path(args.work)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    for model in args.models.split(","):
+        settings_of(model)  # an unknown name stops here, before any run
     jobs = [(model, mixture, seed) for mixture in args.mixtures.split(",")
             for model in args.models.split(",") for seed in range(args.first_seed, args.first_seed + args.seeds)]
 

@@ -204,7 +204,7 @@ VERB_FLAGS = {
     "style-mix": ["--rows", "--cols", "--layers", "--out", "--truncation", "--checkpoint"],
     "interpolate": ["--space", "--steps", "--seeds", "--gif", "--out", "--truncation"],
     "noise": ["--seeds", "--draws", "--show", "--out", "--truncation"],
-    "translate": ["--direction", "--out", "--grid", "--size", "--checkpoint", "--overwrite"],
+    "translate": ["--direction", "--out", "--grid", "--size", "--split", "--checkpoint", "--overwrite"],
     "eval": ["--metrics", "--features", "--data", "--set", "--n", "--seed"],
     "features": ["--data", "--size", "--channels", "--epochs", "--weights"],
     "report": ["--out"],

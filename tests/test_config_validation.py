@@ -32,6 +32,8 @@ CASES = [
     ("wgan", "model.clip=0", "model.clip must be > 0"),
     ("wgan", "model.critic_steps=0", "model.critic_steps must be > 0"),
     ("wgan_gp", "model.gp_weight=-10", "model.gp_weight must be >= 0"),
+    ("wgan_gp", "model.pack=0", "model.pack must be > 0"),
+    ("wgan_gp", "model.pack=3", "train.batch_size 64 is not a multiple of model.pack 3"),
     ("wgan_gp", "model.lr=0", "model.lr must be > 0"),
     ("stylegan", "model.lr=.nan", "finite number"),
     ("stylegan", "model.betas=[1.5,0.9]", "model.betas must be two numbers"),

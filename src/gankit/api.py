@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gankit.config import DataConfig, RunConfig, apply_overrides, default_config_path, load_yaml
-from gankit.data.protocols import FOLDER_PROTOCOLS
+from gankit.config import DataConfig, RunConfig, apply_overrides, default_config_path, from_dict, load_yaml
+from gankit.data.dataset import DataSpec
+from gankit.data.kinds import KnownSetSpec
+from gankit.data.specs import check_given, resolve_spec
 from gankit.errors import GankitError
 from gankit.models import build_run_config, get_model_class
 from gankit.models.base import GANModel
@@ -22,7 +24,6 @@ from gankit.scoring import ScoreResult, score_model
 from gankit.training.checkpoint import latest_checkpoint, load_checkpoint, refused_checkpoints
 from gankit.training.loop import Trainer, TrainResult, build_model, resolve_device
 
-LABELLED_SETS = ("digits", "mnist", "fashion-mnist")  # where class lists select an anomaly protocol
 PROTOCOL_CLASSES = ("normal_classes", "anomaly_classes")
 
 
@@ -56,38 +57,28 @@ def make_config(
             section, field_name = shortcut_keys[key].split(".")
             user.setdefault(section, {})[field_name] = value
     apply_overrides(user, _override_list(overrides))
-    _refuse_inapplicable(user.get("data") or {})
-    raw = _merge(_preset_for_data(preset, user.get("data") or {}), user)
+    user_data = user.get("data") or {}
+    raw = _merge(_preset_for_data(preset, user_data), user)
     raw.setdefault("model", {})["name"] = model
-    return build_run_config(raw)
-
-
-def _spec_prefix(spec: str) -> str:
-    return str(spec).split(":", 1)[0].strip().lower()
+    config = build_run_config(raw)
+    # Settings the user gave that the chosen data does not take are an error, not carried along.
+    check_given(config.data, user_data)
+    return config
 
 
 def _preset_for_data(preset: dict[str, Any], user_data: dict[str, Any]) -> dict[str, Any]:
     """The preset without the data settings that belong to its own data set when the user names
     another: that data set's natural size applies (MNIST 28, folders 64), and protocol classes
-    carry over only to labelled sets (a folder protocol names its own anomalies)."""
+    carry over only to the labelled sets gankit knows (a folder protocol names its own anomalies,
+    and a folder may have no classes)."""
     preset_data = preset.get("data") or {}
     preset_spec = preset_data.get("spec", DataConfig.spec)
     spec = user_data.get("spec", preset_spec)
     if spec == preset_spec:
         return preset
-    kept = {key: value for key, value in preset_data.items()
-            if key in PROTOCOL_CLASSES and _spec_prefix(spec) in LABELLED_SETS}
+    labelled = isinstance(resolve_spec(from_dict(DataConfig, {"spec": spec}, "data")), KnownSetSpec)
+    kept = {key: value for key, value in preset_data.items() if key in PROTOCOL_CLASSES and labelled}
     return {**preset, "data": kept}
-
-
-def _refuse_inapplicable(user_data: dict[str, Any]) -> None:
-    """Settings a user gave that the chosen data cannot honour are an error, not carried along."""
-    prefix = _spec_prefix(user_data.get("spec", DataConfig.spec))
-    if prefix in FOLDER_PROTOCOLS:
-        for key in PROTOCOL_CLASSES:
-            if user_data.get(key) is not None:
-                raise GankitError(f"data.{key} does not apply to {prefix}:DIR, which names its own normal "
-                                  "and anomalous images; leave it out")
 
 
 def _override_list(overrides: list[str] | dict[str, Any] | None) -> list[str]:
@@ -109,7 +100,7 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 
 def default_run_dir(config: RunConfig, root: str | Path = "runs") -> Path:
-    spec = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(config.data.spec.split(":", 1)[0]).name or "data")
+    spec = re.sub(r"[^A-Za-z0-9_.-]+", "-", DataSpec.of(config.data.spec).prefix) or "data"
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path(root) / f"{config.model_name}-{spec}-{stamp}"
 

@@ -52,6 +52,7 @@ class Translator(ABC):
 
     job: ClassVar[str] = "translate"
     directions: ClassVar[tuple[Direction, ...]] = ("a2b", "b2a")
+    side_multiple: ClassVar[int] = 1  # image sides ``translate`` takes are multiples of this (its networks' stride)
 
     @abstractmethod
     def translate(self, x: Tensor, direction: Direction) -> Tensor:

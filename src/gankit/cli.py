@@ -53,6 +53,23 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"gankit: error: {one_line(message)} (see '{self.prog} --help')\n")
 
 
+class _VerbParser(_OneLineParser):
+    """A verb's parser, which takes positionals after options too: ``gankit translate RUN --out DIR
+    *.jpg`` (plain parsing fills an optional list, nargs="*", at the first positional it meets and
+    refuses the rest as unrecognized)."""
+
+    _parsing = False  # parse_known_intermixed_args calls parse_known_args itself
+
+    def parse_known_args(self, args=None, namespace=None):  # noqa: ANN001, ANN201
+        if self._parsing:
+            return super().parse_known_args(args, namespace)
+        self._parsing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._parsing = False
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog="gankit",
@@ -62,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
-    subparsers = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB", required=True, parser_class=_VerbParser)
     for verb in VERBS:
         sub = subparsers.add_parser(
             verb.name, help=verb.help, description=verb.help, epilog=verb.examples,

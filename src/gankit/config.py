@@ -80,7 +80,8 @@ def setting(default: Any, bounds: Range, **options: Any) -> Any:
 class Settings:
     """Base of every config dataclass: the bounds declared with ``setting`` and the choices of
     ``Literal`` fields are checked here, once, whether the config comes from YAML or from code.
-    A check that involves several fields goes in ``validate``."""
+    A check that involves several fields goes in ``validate``; one that involves another section
+    (the model's with train.batch_size) in ``check_run``."""
 
     section: ClassVar[str] = "model"  # the YAML section, for messages
 
@@ -99,6 +100,10 @@ class Settings:
 
     def validate(self) -> None:
         """Checks across fields; none by default."""
+
+    def check_run(self, run: RunConfig) -> None:
+        """Checks against the run's other sections (a model setting that constrains
+        train.batch_size, say); none by default. ``RunConfig`` calls it on its model section."""
 
 
 def _choices(hint: Any) -> tuple[Any, ...] | None:
@@ -205,6 +210,9 @@ class RunConfig:
     model: Any  # the variant's own dataclass
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=1000))
+
+    def __post_init__(self) -> None:
+        self.model.check_run(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -27,7 +27,7 @@ import torch
 from gankit.capabilities import AnomalyScorer
 from gankit.config import DataConfig
 from gankit.data.anomaly import load_anomaly
-from gankit.data.protocols import is_folder_protocol
+from gankit.data.specs import resolve_spec
 from gankit.errors import GankitError, note
 from gankit.files import write_text
 from gankit.metrics.anomaly import image_metrics, pixel_metrics
@@ -90,11 +90,11 @@ def score_model(
         changes["spec"] = data
     if normal_classes is not None or anomaly_classes is not None:
         changes.update(normal_classes=normal_classes, anomaly_classes=anomaly_classes)
-    test_config = replace(config, **changes)
-    if (normal_classes is not None or anomaly_classes is not None) and is_folder_protocol(test_config):
-        raise GankitError(f"{test_config.spec} defines its own normal and anomalous images; class lists "
-                          "(--normal-classes, --anomaly-classes) apply to labelled sets such as mnist")
-    test = load_anomaly(test_config, "test")
+    spec = resolve_spec(replace(config, **changes))
+    if (normal_classes is not None or anomaly_classes is not None) and not spec.owns("anomaly_classes"):
+        raise GankitError(f"class lists (--normal-classes, --anomaly-classes) do not apply to {spec.text}, which "
+                          f"{spec.ABOUT}; they apply to labelled sets such as mnist")
+    test = load_anomaly(spec, "test")
     if not patched and tuple(test.data.shape) != tuple(model.data_shape):
         raise GankitError(f"{test.data.name} gives images of shape {test.data.shape}, the model takes {model.data_shape}")
 

@@ -9,9 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gankit.config import DataConfig
-from gankit.data import SPECS, load_data, parse_spec
+from gankit.data import SPECS, load_data, parse_spec, resolve_spec
+from gankit.data.anomaly import load_anomaly
 from gankit.data.dataset import DataSpec
-from gankit.data.protocols import is_folder_protocol, load_protocol
+from gankit.data.kinds import FolderProtocolSpec, ProtocolSpec
 from gankit.errors import GankitError
 
 
@@ -35,9 +36,10 @@ def test_parse_valid_specs(text: str, expected: tuple[str, str | None]) -> None:
 
 def test_protocols_split_specs_as_the_parser_does() -> None:
     assert DataSpec.of(" Defects : /tiles ") == ("defects", "/tiles")
-    assert is_folder_protocol(DataConfig(spec=" MAGNETIC-TILE:x")) and not is_folder_protocol(DataConfig(spec="mnist"))
-    with pytest.raises(GankitError, match="needs a folder"):
-        load_protocol(DataConfig(spec="defects: "), "test", load_data)
+    assert isinstance(resolve_spec(DataConfig(spec=" MAGNETIC-TILE:x")), FolderProtocolSpec)
+    assert not isinstance(resolve_spec(DataConfig(spec="mnist")), ProtocolSpec)
+    with pytest.raises(GankitError, match="has nothing after ':'; write defects:DIR"):
+        load_anomaly(DataConfig(spec="defects: "), "test")
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,20 @@ def test_deploy_imports_no_training_stack(export_of, tmp_path):
     assert result.stdout.strip() == "[]"
 
 
+def test_a_pinned_process_runs_one_thread_per_allowed_core(export_of, monkeypatch):
+    import gankit.deploy as deploy
+
+    path = export_of("ganomaly")[0]
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert deploy.allowed_cores() == 1
+    assert load(path).session.get_session_options().intra_op_num_threads == 1
+    assert load(path, threads=3).session.get_session_options().intra_op_num_threads == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert deploy.allowed_cores() is None  # not pinned: ONNX Runtime's own choice
+    assert load(path).session.get_session_options().intra_op_num_threads == 0
+
+
 def test_score_folder_matches_the_eager_model(deploy_run, export_of, tmp_path):
     model = gankit.load(deploy_run("ganomaly"))
     exported = load(export_of("ganomaly")[0])

@@ -128,3 +128,18 @@ def test_export_cli_and_bad_input(deploy_run, tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
         assert not target.parent.exists()
+
+
+def test_upsampled_conv_is_nearest_upsampling_then_the_conv():
+    from torch.nn import functional as F
+
+    from gankit.export.jobs import UpsampledConv
+    from gankit.nn.blocks import EqualConv2d
+
+    x = torch.randn(3, 5, 6, 7, generator=torch.Generator().manual_seed(0))
+    for bias in (False, True):
+        conv = EqualConv2d(5, 4, 3, bias=bias, gain=2**0.5)
+        if bias:
+            torch.nn.init.normal_(conv.bias)
+        expected = conv(F.interpolate(x, scale_factor=2, mode="nearest"))  # [3, 4, 12, 14]
+        assert (UpsampledConv(conv)(x) - expected).abs().max() <= 1e-5

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 pytest.importorskip("fastapi")
@@ -59,6 +60,21 @@ def test_score_answers_as_the_exported_file(detector, export_of):
     assert all(r["map"].startswith("data:image/png;base64,") for r in body["results"])
     loose = detector.post("/score", files=uploads(("a.png", images[0])), data={"threshold": "0.01"}).json()
     assert loose["threshold"] == 0.01 and loose["results"][0]["decision"] == (loose["results"][0]["score"] >= 0.01)
+    bare = detector.post("/score", files=uploads(("a.png", images[0])), data={"maps": "false"}).json()["results"][0]
+    assert sorted(bare) == ["decision", "name", "raw_score", "score"]  # scores only, no pictures
+    assert bare["raw_score"] == body["results"][0]["raw_score"]
+
+
+def test_pictures_are_pngs_of_the_images_pixels():
+    import base64
+
+    from gankit.serve.app import png
+
+    image = torch.rand(1, 5, 7, generator=torch.Generator().manual_seed(0))  # [C, H, W] in [0, 1]
+    data = png(image)
+    assert data.startswith("data:image/png;base64,")
+    decoded = np.asarray(Image.open(io.BytesIO(base64.b64decode(data.split(",", 1)[1]))))
+    assert decoded.shape == (5, 7) and (decoded == (image[0] * 255 + 0.5).to(torch.uint8).numpy()).all()  # grey stays grey
 
 
 def test_bad_uploads_are_clear_4xx_and_the_service_stays_up(export_of):
@@ -116,9 +132,29 @@ def test_batcher_shares_calls_and_turns_a_burst_away():
     assert batcher.calls < len(served) and batcher.waiting == 0
 
 
+def test_batcher_runs_fast_calls_in_the_event_loop_and_slow_ones_in_a_thread():
+    import threading
+
+    def run(x):
+        time.sleep(float(x[0, 0]))
+        return {"thread": np.array([threading.get_ident()])}
+
+    async def calls(durations):
+        batcher = Batcher(run, max_batch=1, max_queue=4, inline_below_s=0.2)  # wide margins for a loaded machine
+        batcher.start()
+        threads = [int((await batcher.submit(np.full((1, 1), d)))["thread"][0]) for d in durations]
+        await batcher.stop()
+        return [t == threading.get_ident() for t in threads]
+
+    # the first call's cost is unknown (a thread); a fast one runs inline; after a slow one, a thread again
+    assert asyncio.run(calls([0.0, 0.0, 0.4, 0.0, 0.0])) == [False, True, True, False, True]
+
+
 def test_serve_cli_bad_target_is_one_line(tmp_path, capsys):
     assert main(["serve", str(tmp_path / "missing.onnx")]) == 2
     assert "not a run directory or an exported file" in capsys.readouterr().err
+    assert main(["serve", str(tmp_path / "missing.onnx"), "--threads", "0"]) == 2
+    assert "--threads must be > 0" in capsys.readouterr().err
 
 
 def test_a_run_is_served_from_a_temporary_export(deploy_run):

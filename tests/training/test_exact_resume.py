@@ -24,10 +24,10 @@ SCHEDULES = {
 DATA = {"cyclegan": "unpaired:digits[classes=3],digits[classes=8]"}
 
 
-def config(name, steps):
+def config(name, steps, extra=()):
     overrides = [f"model.{k}={v}" for k, v in tiny_settings(name, SCHEDULES).items()] + TINY_TRAIN + [
         "train.batch_size=4", "train.log_every=1", "train.eval_metrics=[]", "data.image_size=16",
-        "train.sample_every=1000",
+        "train.sample_every=1000", *extra,
     ]
     return api.make_config(name, data=DATA.get(name, "digits"), steps=steps, overrides=overrides)
 
@@ -48,10 +48,12 @@ def assert_same(a, b, where):
 
 
 @pytest.mark.filterwarnings("ignore:f-AnoGAN's encoder got")  # the k-step run stops in stage 2
-@pytest.mark.parametrize("name", list(MODELS))
-def test_resume_is_exact(name, tmp_path):
-    straight = Trainer(config(name, STEPS), tmp_path / "straight").fit()
-    Trainer(config(name, FIRST), tmp_path / "split").fit()
+@pytest.mark.parametrize("name, extra", [(name, ()) for name in MODELS] + [
+    (name, ("model.pack=2",)) for name in ("gan", "wgan", "wgan_gp")  # PacGAN's packs of two
+], ids=list(MODELS) + ["gan-pack2", "wgan-pack2", "wgan_gp-pack2"])
+def test_resume_is_exact(name, extra, tmp_path):
+    straight = Trainer(config(name, STEPS, extra), tmp_path / "straight").fit()
+    Trainer(config(name, FIRST, extra), tmp_path / "split").fit()
     resumed = api.resume(tmp_path / "split", steps=STEPS)
     assert resumed.step == straight.step == STEPS
     a, b = load_checkpoint(straight.checkpoint), load_checkpoint(resumed.checkpoint)

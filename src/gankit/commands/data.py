@@ -36,12 +36,12 @@ def run(args: argparse.Namespace) -> int:
 
     from gankit.config import DataConfig
     from gankit.data import describe, load_data, preview_grid
+    from gankit.data.specs import check_given
     from gankit.report.plots import plot_points, save_image_grid
 
-    config = DataConfig(
-        spec=args.spec, image_size=args.size, channels=args.channels, classes=classes, split=args.split, seed=args.seed
-    )
-    data = load_data(config)
+    options = {"image_size": args.size, "channels": args.channels, "classes": classes}
+    config = DataConfig(spec=args.spec, split=args.split, seed=args.seed, **options)
+    data = load_data(check_given(config, [key for key, value in options.items() if value is not None]))
     print(describe(data))
     if out is not None:
         if data.kind == "points":

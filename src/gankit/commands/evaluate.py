@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from gankit import api
     from gankit.config import DataConfig, apply_overrides, from_dict
     from gankit.data import load_data
+    from gankit.data.specs import check_given
     from gankit.capabilities import AnomalyScorer
     from gankit.metrics.evaluator import Evaluator, features_hint
     from gankit.report.html import write_report
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     config = model.run_config
     raw = {"data": dict(vars(config.data), **({"spec": args.data} if args.data else {}))}
     data_config = from_dict(DataConfig, apply_overrides(raw, args.overrides)["data"], "data")
-    data = load_data(data_config)
+    given = apply_overrides({}, args.overrides).get("data") or {}  # the data.KEYs of --set
+    data = load_data(check_given(data_config, given))
     if tuple(data.shape) != tuple(model.data_shape):
         raise GankitError(f"{data.name} gives examples of shape {tuple(data.shape)}, the run makes "
                           f"{tuple(model.data_shape)}; set data.image_size / data.channels to match")

@@ -9,10 +9,11 @@ own loader: the one entry point for a protocol's fit, calibration and test parts
 from __future__ import annotations
 
 from gankit.config import DataConfig
+from gankit.data.kinds import Spec
 from gankit.data.protocols import AnomalySet, Part, load_protocol
-from gankit.data.specs import load_data
+from gankit.data.specs import load_data, resolve_spec
 
 
-def load_anomaly(config: DataConfig, part: Part) -> AnomalySet:
-    """``part`` of the protocol that ``config`` describes."""
-    return load_protocol(config, part, load_data)
+def load_anomaly(config: DataConfig | Spec, part: Part) -> AnomalySet:
+    """``part`` of the protocol that ``config`` (a DataConfig, resolved here, or a resolved spec) describes."""
+    return load_protocol(resolve_spec(config), part, load_data)

@@ -54,6 +54,7 @@ class Data:
     source: Dataset | None  # item -> (x [C, H, W] in [-1, 1], y int)
     modes: Tensor | None = None  # [M, 2] centres of a toy mixture
     mode_std: float | None = None
+    files: list[Path] | None = None  # the file each example was decoded from; None when not from files
 
     def __len__(self) -> int:
         if self.x is not None:
@@ -68,6 +69,7 @@ class Data:
             x=None if self.x is None else self.x[index],
             y=None if self.y is None else self.y[index],
             source=None if self.source is None else Subset(self.source, index.tolist()),
+            files=None if self.files is None else [self.files[i] for i in index.tolist()],
         )
 
 

@@ -2,7 +2,7 @@
 that do not decode are skipped with one warning, and sets too big for memory
 are streamed from disk one file per item.
 
-    data = load_folder("photos/", DataConfig(spec="folder:photos/", image_size=64))
+    data = load_data(DataConfig(spec="folder:photos/", image_size=64))   # load_folder(FolderSpec(...))
     data.class_names      # sorted subfolder names, e.g. ["cat", "dog"]
     data.x is None        # True when the set was too big and data.source streams it
 """
@@ -21,9 +21,9 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from gankit.config import DataConfig
 from gankit.data.dataset import Data, existing_dir, fixed_split, keep_classes
 from gankit.data.images import DECODE_ERRORS, IMAGE_EXTENSIONS, Header, decode_file, read_header, to_signed
+from gankit.data.kinds import FolderSpec
 from gankit.errors import GankitError, note
 
 DEFAULT_SIZE = 64  # when images differ in size and data.image_size is unset
@@ -53,21 +53,21 @@ class FolderSource(Dataset):
         return to_signed(image), self.labels[index]
 
 
-def load_folder(arg: str, config: DataConfig) -> Data:
-    spec = f"folder:{arg}"
-    root = existing_dir(arg, spec)
-    files, labels, class_names, in_split = _list_images(root, config.split)
+def load_folder(spec: FolderSpec) -> Data:
+    name = f"folder:{spec.folder}"
+    root = existing_dir(spec.folder, name)
+    files, labels, class_names, in_split = _list_images(root, spec.split)
     if not files:
         extensions = " ".join(sorted(IMAGE_EXTENSIONS))
-        raise GankitError(f"{spec}: no image files ({extensions}) under {root}")
+        raise GankitError(f"{name}: no image files ({extensions}) under {root}")
     if not in_split:
-        raise GankitError(f"{spec}: the {config.split} split is empty ({len(files)} images in all)")
+        raise GankitError(f"{name}: the {spec.split} split is empty ({len(files)} images in all)")
     split_labels = torch.tensor([labels[i] for i in in_split], dtype=torch.long)
-    chosen = [in_split[i] for i in keep_classes(split_labels, class_names, config.classes, spec).tolist()]
+    chosen = [in_split[i] for i in keep_classes(split_labels, class_names, spec.classes, name).tolist()]
 
     # Channels and size left to us are decided from every file of the folder, so that the
     # train and test splits (and any class filter) of one folder always agree in shape.
-    probed = chosen if config.channels and config.image_size else range(len(files))
+    probed = chosen if spec.channels and spec.image_size else range(len(files))
     with warnings.catch_warnings():
         # Oversized images come back as TooLargeError; PIL's warning would only repeat it.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -75,22 +75,22 @@ def load_folder(arg: str, config: DataConfig) -> Data:
     skipped = [(files[i], headers[i]) for i in chosen if isinstance(headers[i], str)]
     chosen = [i for i in chosen if not isinstance(headers[i], str)]
     if not chosen:
-        _raise_none_decoded(spec, skipped)
+        _raise_none_decoded(name, skipped)
     readable = [header for header in headers.values() if not isinstance(header, str)]
-    channels = config.channels or (1 if all(header.grey for header in readable) else 3)
-    size = config.image_size or _common_size(readable)
+    channels = spec.channels or (1 if all(header.grey for header in readable) else 3)
+    size = spec.image_size or _common_size(readable)
 
     nbytes = len(chosen) * channels * size * size * 4  # as float32 in memory
     x = None
-    if config.in_memory == "always" or (config.in_memory == "auto" and nbytes <= config.max_memory_mb * 2**20):
+    if spec.in_memory == "always" or (spec.in_memory == "auto" and nbytes <= spec.max_memory_mb * 2**20):
         images = _parallel(lambda path: _decode(path, channels, size), [files[i] for i in chosen])
         skipped += [(files[i], image) for i, image in zip(chosen, images, strict=True) if isinstance(image, str)]
         decoded = [(i, image) for i, image in zip(chosen, images, strict=True) if not isinstance(image, str)]
         if not decoded:
-            _raise_none_decoded(spec, skipped)
+            _raise_none_decoded(name, skipped)
         chosen = [i for i, _ in decoded]
         x = to_signed(torch.stack([image for _, image in decoded]))  # [N, C, S, S]
-    _warn_skipped(spec, root, skipped)
+    _warn_skipped(name, root, skipped)
     chosen_files, chosen_labels = [files[i] for i in chosen], [labels[i] for i in chosen]
     return Data(
         name=f"folder:{root}",
@@ -100,6 +100,7 @@ def load_folder(arg: str, config: DataConfig) -> Data:
         x=x,
         y=torch.tensor(chosen_labels, dtype=torch.long),
         source=None if x is not None else FolderSource(chosen_files, chosen_labels, channels, size),
+        files=chosen_files,
     )
 
 

@@ -12,6 +12,7 @@ that every spec hands the models the same thing: float32 ``[C, H, W]`` in
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,13 +80,18 @@ def _is_grey(image: Image.Image) -> bool:
 
 def decode_file(path: Path | BinaryIO, channels: int, size: int, max_pixels: int | None = None) -> Tensor:
     """uint8 [channels, size, size]: shorter side resized to ``size``, then centre-cropped."""
+    return square(decode_pixels(path, channels, max_pixels), size)  # [C, size, size]
+
+
+def decode_pixels(path: Path | BinaryIO, channels: int, max_pixels: int | None = None) -> Tensor:
+    """uint8 [channels, H, W] at the image's own size, upright (EXIF rotation applied)."""
     with open_image(path, max_pixels) as image:
         image = ImageOps.exif_transpose(image)  # camera photos store rotation as a tag
         pixels = to_mode(image, "L" if channels == 1 else "RGB")
     array = np.array(pixels, dtype=np.uint8)  # [H, W] or [H, W, 3]
     if array.ndim == 2:
         array = array[:, :, None]
-    return square(torch.from_numpy(array).permute(2, 0, 1), size)  # [C, size, size]
+    return torch.from_numpy(array).permute(2, 0, 1)  # [C, H, W]
 
 
 def to_mode(image: Image.Image, mode: str) -> Image.Image:
@@ -165,8 +171,22 @@ def find_images(inputs: list[str | Path]) -> list[tuple[Path, Path]]:
             raise GankitError(f"input not found: {item}")
     if not found:
         raise GankitError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {', '.join(map(str, inputs))}")
-    names = [name for _, name in found]
-    if len(set(names)) != len(names):
-        duplicate = next(name for name in names if names.count(name) > 1)
-        raise GankitError(f"two inputs would both be written as {duplicate}; give them separately")
+    return without_clashes(found, "give them separately")
+
+
+def files_named_below_their_folder(files: list[Path]) -> list[tuple[Path, Path]]:
+    """(file, output name) for files of one data set: each named by its path below the folder
+    the files share, so a set's layout (``test/``, class folders) is kept."""
+    common = Path(os.path.commonpath([path.parent for path in files]))
+    found = [(path, path.relative_to(common).with_suffix(".png")) for path in files]
+    return without_clashes(found, "rename one of them")
+
+
+def without_clashes(found: list[tuple[Path, Path]], advice: str) -> list[tuple[Path, Path]]:
+    """``found``, or a GankitError when two files would be written under one name (``a.jpg`` and ``a.png``)."""
+    seen: dict[Path, Path] = {}
+    for path, name in found:
+        if name in seen:
+            raise GankitError(f"{seen[name]} and {path} would both be written as {name}; {advice}")
+        seen[name] = path
     return found

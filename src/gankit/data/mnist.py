@@ -3,7 +3,7 @@ Novel Image Dataset for Benchmarking Machine Learning Algorithms", Xiao et al.,
 2017), read from a folder the user names, or from a cache folder that
 torchvision fills when the network allows.
 
-    data = load_idx_set("fashion-mnist", "/data/fashion-mnist", DataConfig(split="test"))
+    data = load_data(DataConfig(spec="fashion-mnist:/data/fashion-mnist", split="test"))   # load_idx_set(KnownSetSpec(...))
     data.x.shape                  # (10000, 1, 28, 28)
     data.class_names[data.y[0]]   # "Ankle boot"
 """
@@ -18,10 +18,10 @@ import numpy as np
 import torch
 import torchvision.datasets
 
-from gankit.config import DataConfig
 from gankit.data.dataset import Data, existing_dir, keep_classes
 from gankit.data.idx import read_idx
 from gankit.data.images import grey_to_signed
+from gankit.data.kinds import KnownSetSpec
 from gankit.rundir import gankit_home
 from gankit.errors import GankitError
 
@@ -59,8 +59,9 @@ def download(name: str, folder: Path) -> None:
     dataset_class(root=str(folder), train=False, download=True)
 
 
-def load_idx_set(name: str, arg: str | None, config: DataConfig) -> Data:
-    image_path, label_path = _locate(name, arg, config.split)
+def load_idx_set(spec: KnownSetSpec) -> Data:
+    name = spec.prefix  # mnist or fashion-mnist
+    image_path, label_path = _locate(name, spec.folder, spec.split)
     images = read_idx(image_path, ndim=3)  # uint8 [N, H, W]
     labels = read_idx(label_path, ndim=1)  # uint8 [N]
     class_names = IDX_SETS[name].class_names
@@ -69,9 +70,9 @@ def load_idx_set(name: str, arg: str | None, config: DataConfig) -> Data:
     if labels.size and labels.max() >= len(class_names):
         raise GankitError(f"{label_path} is corrupt: label {labels.max()} outside 0..{len(class_names) - 1}")
     y = torch.from_numpy(labels.astype(np.int64))  # [N]
-    keep = keep_classes(y, class_names, config.classes, name)
+    keep = keep_classes(y, class_names, spec.classes, name)
     x = torch.from_numpy(images[keep.numpy()]).float().div(255.0).unsqueeze(1)  # [K, 1, H, W] in [0, 1]
-    x = grey_to_signed(x, config.image_size or NATIVE_SIZE, config.channels)
+    x = grey_to_signed(x, spec.image_size or NATIVE_SIZE, spec.channels)
     return Data(
         name=f"{name}:{image_path.parent}",
         kind="image",

@@ -14,13 +14,16 @@ the same for every run: 80% train side / 20% test, and the train side again
 90% fit / 10% calibration. Nothing of the test part reaches training or
 calibration.
 
-The public entry is :func:`gankit.data.anomaly.load_anomaly`; this module takes the plain
-loader (``load_data`` of :mod:`gankit.data.specs`) as a parameter, because the labelled
-protocols re-split a plain set and ``load_data`` itself dispatches protocols here: that
-way neither module imports the other's caller.
+A protocol arrives resolved (:mod:`gankit.data.kinds`): a ``LabelledProtocolSpec`` (the
+labelled set's own spec and the class lists) or a ``FolderProtocolSpec``. The public entry
+is :func:`gankit.data.anomaly.load_anomaly`; this module takes the plain loader
+(``load_data`` of :mod:`gankit.data.specs`) as a parameter, because the labelled protocols
+re-split a plain set and ``load_data`` itself dispatches protocols here: that way neither
+module imports the other's caller.
 
-    fit = load_protocol(DataConfig(spec="mnist", anomaly_classes=[3]), "fit", load_data)  # nine digits, 72%
-    test = load_protocol(config, "test", load_data); test.is_anomaly.float().mean()        # 20% normal + all 3s
+    spec = resolve_spec(DataConfig(spec="mnist", anomaly_classes=[3]))
+    fit = load_protocol(spec, "fit", load_data)                                   # nine digits, 72%
+    test = load_protocol(spec, "test", load_data); test.is_anomaly.float().mean()  # 20% normal + all 3s
 """
 
 from __future__ import annotations
@@ -37,9 +40,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gankit.config import DataConfig
-from gankit.data.dataset import Data, DataSpec, existing_dir
+from gankit.data.dataset import Data, existing_dir
 from gankit.data.images import DECODE_ERRORS, IMAGE_EXTENSIONS, open_image, read_header, to_mode, to_signed
+from gankit.data.kinds import FolderProtocolSpec, ImageSetSpec, LabelledProtocolSpec, Spec
 from gankit.errors import GankitError
 
 Part = Literal["fit", "calibration", "test"]
@@ -50,7 +53,7 @@ SPLIT_SEED = 0  # constant: the test set must not depend on the run's seed
 DEFAULT_SIZE = 64  # folder protocols, when data.image_size is unset
 NORMAL = "good"  # the kind name of normal images in folder protocols
 
-PlainLoader = Callable[[DataConfig], Data]  # loads a spec with no protocol (gankit.data.specs.load_data)
+PlainLoader = Callable[[ImageSetSpec], Data]  # loads a labelled set's own spec (gankit.data.specs.load_data)
 
 
 @dataclass
@@ -77,87 +80,66 @@ class AnomalySet:
         )
 
 
-def is_folder_protocol(config: DataConfig) -> bool:
-    return DataSpec.of(config.spec).prefix in FOLDER_PROTOCOLS
-
-
-def is_labelled_protocol(config: DataConfig) -> bool:
-    """Class lists on a labelled set; folder protocols define their own roles and ignore them
-    (so a packaged default such as anomaly_classes: [0] does not get in their way)."""
-    has_classes = config.normal_classes is not None or config.anomaly_classes is not None
-    return has_classes and not is_folder_protocol(config)
-
-
-def is_protocol(config: DataConfig) -> bool:
-    return is_labelled_protocol(config) or is_folder_protocol(config)
-
-
-def load_protocol(config: DataConfig, part: Part, load_plain: PlainLoader) -> AnomalySet:
-    """``part`` of the protocol that ``config`` describes; ``load_plain`` loads the labelled set
+def load_protocol(spec: Spec, part: Part, load_plain: PlainLoader) -> AnomalySet:
+    """``part`` of the protocol that ``spec`` describes; ``load_plain`` loads the labelled set
     that a class protocol re-splits."""
     if part not in PARTS:
         raise GankitError(f"unknown protocol part {part!r}; valid: {', '.join(PARTS)}")
-    if is_labelled_protocol(config):
-        return _labelled(config, part, load_plain)
-    prefix, argument = DataSpec.of(config.spec)
-    if prefix not in FOLDER_PROTOCOLS:
+    if isinstance(spec, LabelledProtocolSpec):
+        return _labelled(spec, part, load_plain)
+    if not isinstance(spec, FolderProtocolSpec):
         raise GankitError(
-            f"{config.spec!r} is no anomaly-detection protocol: set data.normal_classes or "
+            f"{spec.text!r} is no anomaly-detection protocol: set data.normal_classes or "
             "data.anomaly_classes (mnist, fashion-mnist, digits, folder:DIR) or use defects:DIR or magnetic-tile:DIR"
         )
-    if argument is None:
-        raise GankitError(f"data spec {prefix} needs a folder; write {prefix}:DIR")
-    root = existing_dir(argument, config.spec)
-    return _load_files(FOLDER_PROTOCOLS[prefix](root, part), config, f"{prefix}:{root}")
+    root = existing_dir(spec.folder, spec.text)
+    return _load_files(FOLDER_PROTOCOLS[spec.prefix](root, part), spec, f"{spec.prefix}:{root}")
 
 
-def load_protocol_data(config: DataConfig, load_plain: PlainLoader) -> Data:
+def load_protocol_data(spec: LabelledProtocolSpec | FolderProtocolSpec, load_plain: PlainLoader) -> Data:
     """What ``load_data`` returns for a protocol: the fit part for ``split=train``, the test part
     (labels = class or defect index) for ``split=test``."""
-    return load_protocol(config, "fit" if config.split == "train" else "test", load_plain).data
+    return load_protocol(spec, "fit" if spec.split == "train" else "test", load_plain).data
 
 
 # --- labelled sets ------------------------------------------------------------------------------
-def _labelled(config: DataConfig, part: Part, load_plain: PlainLoader) -> AnomalySet:
-    if config.classes is not None:
-        raise GankitError("data.classes cannot be combined with data.normal_classes / data.anomaly_classes")
-    plain = replace(config, normal_classes=None, anomaly_classes=None)
+def _labelled(spec: LabelledProtocolSpec, part: Part, load_plain: PlainLoader) -> AnomalySet:
     # Both published splits are pooled, then re-split by the protocol (as GANomaly and EGBAD do).
-    sets = [load_plain(replace(plain, split=split)) for split in ("train", "test")]
+    sets = [load_plain(replace(spec.images, split=split)) for split in ("train", "test")]
     base = sets[0]
     if not base.class_names:
-        raise GankitError(f"{config.spec} has no class labels; the labelled protocols need them")
+        raise GankitError(f"{spec.text} has no class labels; the labelled protocols need them")
     x = torch.cat([s.x for s in sets]) if base.x is not None else None
     if x is None:
-        raise GankitError(f"{config.spec} is too large for memory; raise data.max_memory_mb")
+        raise GankitError(f"{spec.text} is too large for memory; raise data.max_memory_mb")
     y = torch.cat([s.y for s in sets])  # [N]
     pooled = replace(base, x=x, y=y, source=None)
-    normal, anomalous = _class_roles(config, base.class_names)
+    normal, anomalous = _class_roles(spec, base.class_names)
     normal_index = torch.isin(y, torch.tensor(normal)).nonzero().flatten()
     anomaly_index = torch.isin(y, torch.tensor(anomalous)).nonzero().flatten()
     chosen = _split(normal_index, part)
     if part == "test":
         chosen = torch.cat([chosen, anomaly_index]).sort().values
     if chosen.numel() == 0:
-        raise GankitError(f"the {part} part of {config.spec} with normal classes {normal} is empty")
+        raise GankitError(f"the {part} part of {spec.text} with normal classes {normal} is empty")
     subset = pooled.subset(chosen)
     return AnomalySet(
         data=subset,
         kinds=[base.class_names[c] for c in subset.y.tolist()],
         is_anomaly=torch.isin(subset.y, torch.tensor(anomalous)),
         masks=None,
-        names=[f"{config.spec}#{i}" for i in chosen.tolist()],
+        names=[f"{spec.text}#{i}" for i in chosen.tolist()],
     )
 
 
-def _class_roles(config: DataConfig, class_names: list[str]) -> tuple[list[int], list[int]]:
+def _class_roles(spec: LabelledProtocolSpec, class_names: list[str]) -> tuple[list[int], list[int]]:
     every = list(range(len(class_names)))
-    for name in ("normal_classes", "anomaly_classes"):
-        unknown = sorted(set(getattr(config, name) or []) - set(every))
+    for name, classes in (("normal_classes", spec.normal_classes), ("anomaly_classes", spec.anomaly_classes)):
+        unknown = sorted(set(classes or []) - set(every))
         if unknown:
-            raise GankitError(f"data.{name} {unknown} not in {config.spec}; valid labels 0..{len(every) - 1}")
-    normal = config.normal_classes or [c for c in every if c not in (config.anomaly_classes or [])]
-    anomalous = config.anomaly_classes or [c for c in every if c not in normal]
+            raise GankitError(f"data.{name} {unknown} not in {spec.text}; valid labels 0..{len(every) - 1}")
+    normal = spec.normal_classes or [c for c in every if c not in (spec.anomaly_classes or [])]
+    anomalous = spec.anomaly_classes or [c for c in every if c not in normal]
     if not normal or not anomalous:
         raise GankitError("the protocol needs at least one normal and one anomalous class")
     return sorted(normal), sorted(anomalous)
@@ -263,12 +245,12 @@ def _images(folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def _load_files(listing: tuple[list[_Entry], bool], config: DataConfig, name: str) -> AnomalySet:
+def _load_files(listing: tuple[list[_Entry], bool], spec: FolderProtocolSpec, name: str) -> AnomalySet:
     entries, labelled = listing
     if not entries:
         raise GankitError(f"{name}: no images in this part of the protocol")
-    channels = config.channels or _channels_of([e.image for e in entries[:64]])
-    size = config.image_size or DEFAULT_SIZE
+    channels = spec.channels or _channels_of([e.image for e in entries[:64]])
+    size = spec.image_size or DEFAULT_SIZE
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         images = list(pool.map(lambda e: _decode_image(e.image, channels, size), entries))
         masks = list(pool.map(lambda e: _decode_mask(e.mask, size), entries))
@@ -279,7 +261,8 @@ def _load_files(listing: tuple[list[_Entry], bool], config: DataConfig, name: st
     is_anomaly = y > 0 if labelled else None
     has_masks = labelled and any(e.mask is not None for e in entries)
     return AnomalySet(
-        data=Data(name=name, kind="image", shape=tuple(x.shape[1:]), class_names=class_names, x=x, y=y, source=None),
+        data=Data(name=name, kind="image", shape=tuple(x.shape[1:]), class_names=class_names, x=x, y=y, source=None,
+                  files=[e.image for e in entries]),
         kinds=kinds,
         is_anomaly=is_anomaly,
         masks=torch.stack(masks) if has_masks else None,  # [N, 1, S, S]

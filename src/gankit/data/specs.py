@@ -1,50 +1,76 @@
 """The registry of data specs: ``DataConfig.spec`` strings such as ``digits``,
-``toy:ring8``, ``mnist:/data/mnist`` or ``folder:photos/`` are parsed here and
-handed to the loader of their prefix.
+``toy:ring8``, ``mnist:/data/mnist`` or ``folder:photos/`` are parsed here, resolved
+once into a typed spec that owns its options (:mod:`gankit.data.kinds`), and handed
+to the loader of their prefix.
 
-    prefix, arg = parse_spec("mnist:/data/mnist")   # ("mnist", "/data/mnist")
-    data = load_data(DataConfig(spec="toy:grid25"))
-    sorted(SPECS)                                   # the valid prefixes
+    prefix, arg = parse_spec("mnist:/data/mnist")                # ("mnist", "/data/mnist")
+    spec = resolve_spec(DataConfig(spec="toy:grid25", spacing=3.0))  # GridSpec(..., spacing=3.0)
+    data = load_data(spec)                                        # or load_data(DataConfig(...))
+    sorted(SPECS)                                                 # the valid prefixes
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
-from typing import Literal
+from typing import Any, Literal
 
 from gankit.config import DataConfig
 from gankit.data import protocols
-from gankit.data.dataset import Data, DataSpec, fit_in_box, keep_random
+from gankit.data.dataset import Data, DataSpec
 from gankit.data.digits import load_digits
 from gankit.data.folder import load_folder
+from gankit.data.kinds import FolderProtocolSpec, FolderSpec, ImageSetSpec, KnownSetSpec, LabelledProtocolSpec, Spec
 from gankit.data.mnist import load_idx_set
 from gankit.data.toy import TOY_MIXTURES, load_toy
 from gankit.data.unpaired import USAGE as UNPAIRED_USAGE
-from gankit.data.unpaired import load_unpaired
+from gankit.data.unpaired import load_unpaired, resolve_unpaired
 from gankit.errors import GankitError
 
 
 @dataclass(frozen=True)
-class Spec:
-    load: Callable[[str | None, DataConfig], Data]  # (argument after "prefix:", config) -> Data
+class Prefix:
+    """A spec prefix: how its argument is written, what it resolves to, and its loader."""
+
+    resolve: Callable[[DataSpec, DataConfig], Spec]
+    load: Callable[[Any], Data]  # (the Spec that resolve made) -> Data
     argument: Literal["none", "optional", "required"]
     usage: str  # how the spec is written, for error messages
     choices: tuple[str, ...] = ()  # the only valid arguments, when the set is fixed
 
 
-SPECS: dict[str, Spec] = {
-    "digits": Spec(load_digits, "none", "digits"),
-    "toy": Spec(load_toy, "required", " | ".join(f"toy:{name}" for name in TOY_MIXTURES), tuple(TOY_MIXTURES)),
-    "mnist": Spec(partial(load_idx_set, "mnist"), "optional", "mnist[:DIR]"),
-    "fashion-mnist": Spec(partial(load_idx_set, "fashion-mnist"), "optional", "fashion-mnist[:DIR]"),
-    "folder": Spec(load_folder, "required", "folder:DIR"),
-    "unpaired": Spec(lambda argument, config: load_unpaired(argument, config, load_data), "required", UNPAIRED_USAGE),
+def _known_set(parsed: DataSpec, config: DataConfig) -> Spec:
+    return KnownSetSpec.from_config(config, prefix=parsed.prefix, folder=parsed.argument)
+
+
+def _folder(parsed: DataSpec, config: DataConfig) -> Spec:
+    return FolderSpec.from_config(config, prefix=parsed.prefix, folder=parsed.argument)
+
+
+def _folder_protocol(parsed: DataSpec, config: DataConfig) -> Spec:
+    return FolderProtocolSpec.from_config(config, prefix=parsed.prefix, folder=parsed.argument)
+
+
+def _toy(parsed: DataSpec, config: DataConfig) -> Spec:
+    return TOY_MIXTURES[parsed.argument].spec.from_config(config, prefix=parsed.prefix, mixture=parsed.argument)
+
+
+SPECS: dict[str, Prefix] = {
+    "digits": Prefix(_known_set, load_digits, "none", "digits"),
+    "toy": Prefix(_toy, load_toy, "required", " | ".join(f"toy:{name}" for name in TOY_MIXTURES), tuple(TOY_MIXTURES)),
+    "mnist": Prefix(_known_set, load_idx_set, "optional", "mnist[:DIR]"),
+    "fashion-mnist": Prefix(_known_set, load_idx_set, "optional", "fashion-mnist[:DIR]"),
+    "folder": Prefix(_folder, load_folder, "required", "folder:DIR"),
+    "unpaired": Prefix(
+        lambda parsed, config: resolve_unpaired(parsed.argument, config, resolve_spec),
+        lambda spec: load_unpaired(spec, load_data),
+        "required",
+        UNPAIRED_USAGE,
+    ),
     # Anomaly-detection layouts (gankit.data.protocols): load_data gives their normal training images.
-    "defects": Spec(lambda _arg, config: protocols.load_protocol_data(config, load_data), "required", "defects:DIR"),
-    "magnetic-tile": Spec(
-        lambda _arg, config: protocols.load_protocol_data(config, load_data), "required", "magnetic-tile:DIR"
+    "defects": Prefix(_folder_protocol, lambda spec: protocols.load_protocol_data(spec, load_data), "required", "defects:DIR"),
+    "magnetic-tile": Prefix(
+        _folder_protocol, lambda spec: protocols.load_protocol_data(spec, load_data), "required", "magnetic-tile:DIR"
     ),
 }
 
@@ -71,13 +97,33 @@ def parse_spec(text: str) -> DataSpec:
     return DataSpec(prefix, argument)
 
 
-def load_data(config: DataConfig) -> Data:
-    """Load the data set that ``config.spec`` names, with the config's split, classes, size and channels."""
-    prefix, argument = parse_spec(config.spec)
-    if protocols.is_labelled_protocol(config):  # normal_classes / anomaly_classes: the protocol's split
-        data = protocols.load_protocol_data(config, load_data)
-    else:
-        data = SPECS[prefix].load(argument, config)
-    if config.limit is not None:
-        data = keep_random(data, config.limit, config.seed)
-    return fit_in_box(data, config.box) if config.box is not None else data
+def resolve_spec(config: DataConfig | Spec) -> Spec:
+    """The typed spec that ``config`` describes, with the options its kind owns (the others,
+    which a stored config holds at their defaults or as older versions left them, are left
+    behind). Class lists on a labelled image set make it a labelled anomaly protocol.
+    A spec already resolved is returned as it is."""
+    if isinstance(config, Spec):
+        return config
+    parsed = parse_spec(config.spec)
+    spec = SPECS[parsed.prefix].resolve(parsed, config)
+    if isinstance(spec, ImageSetSpec) and (config.normal_classes is not None or config.anomaly_classes is not None):
+        return LabelledProtocolSpec.from_config(config, prefix=spec.prefix, images=spec)
+    return spec
+
+
+def check_given(config: DataConfig, given: Iterable[str]) -> Spec:
+    """``config`` resolved, after refusing the settings named in ``given`` (the data.KEYs the user
+    wrote) that its data does not take; one left at its default changes nothing and passes."""
+    spec = resolve_spec(config)
+    defaults = DataConfig()
+    spec.refuse_inapplicable(key for key in given if getattr(config, key) != getattr(defaults, key))
+    return spec
+
+
+def load_data(config: DataConfig | Spec) -> Data:
+    """Load the data set that ``config`` (a DataConfig, resolved here, or a resolved spec) names,
+    with its split, classes, size and channels."""
+    spec = resolve_spec(config)
+    if isinstance(spec, LabelledProtocolSpec):  # the protocol's split; its images apply their own options
+        return protocols.load_protocol_data(spec, load_data)
+    return spec.finish(SPECS[spec.prefix].load(spec))

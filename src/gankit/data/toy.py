@@ -2,7 +2,7 @@
 Collapse in GANs using Implicit Variational Learning" (Srivastava et al., 2017)
 and "PacGAN" (Lin et al., 2018): eight modes on a ring and 25 on a grid.
 
-    data = load_toy("ring8", DataConfig(spec="toy:ring8", toy_samples=1000))
+    data = load_data(DataConfig(spec="toy:ring8", toy_samples=1000))   # load_toy(RingSpec(...))
     data.x.shape, data.modes.shape   # (1000, 2), (8, 2)
     data.y[:3]                       # the mode each point was drawn from
 """
@@ -10,12 +10,14 @@ and "PacGAN" (Lin et al., 2018): eight modes on a ring and 25 on a grid.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-from gankit.config import DataConfig
 from gankit.data.dataset import Data, filter_classes
+from gankit.data.kinds import GridSpec, RingSpec, ToySpec
 
 # A test split must not repeat the training points, so it draws from another stream.
 TEST_SEED_OFFSET = 0x9E3779B97F4A7C15
@@ -34,23 +36,28 @@ def grid_modes(side: int, spacing: float) -> Tensor:
     return torch.stack([first.flatten(), second.flatten()], dim=1)
 
 
+class Mixture(NamedTuple):
+    spec: type[ToySpec]  # its spec, which owns the setting that sizes it (data.radius, data.spacing)
+    modes: Callable[[ToySpec], Tensor]  # [M, 2] centres
+    std: float  # default mode std
+
+
 TOY_MIXTURES = {
-    # name: (centres from the config, default std)
-    "ring8": (lambda config: ring_modes(8, config.radius), 0.02),
-    "grid25": (lambda config: grid_modes(5, config.spacing), 0.05),
+    "ring8": Mixture(RingSpec, lambda spec: ring_modes(8, spec.radius), 0.02),
+    "grid25": Mixture(GridSpec, lambda spec: grid_modes(5, spec.spacing), 0.05),
 }
 
 
-def load_toy(name: str, config: DataConfig) -> Data:
-    make_modes, default_std = TOY_MIXTURES[name]
-    modes = make_modes(config)  # [M, 2]
-    std = config.std if config.std is not None else default_std
-    seed = config.seed if config.split == "train" else config.seed + TEST_SEED_OFFSET
+def load_toy(spec: ToySpec) -> Data:
+    mixture = TOY_MIXTURES[spec.mixture]
+    modes = mixture.modes(spec)  # [M, 2]
+    std = spec.std if spec.std is not None else mixture.std
+    seed = spec.seed if spec.split == "train" else spec.seed + TEST_SEED_OFFSET
     generator = torch.Generator().manual_seed(seed % 2**64)
-    y = torch.randint(modes.shape[0], (config.toy_samples,), generator=generator)  # [N]
-    x = modes[y] + std * torch.randn(config.toy_samples, 2, generator=generator)  # [N, 2]
+    y = torch.randint(modes.shape[0], (spec.toy_samples,), generator=generator)  # [N]
+    x = modes[y] + std * torch.randn(spec.toy_samples, 2, generator=generator)  # [N, 2]
     data = Data(
-        name=f"toy:{name}",
+        name=f"toy:{spec.mixture}",
         kind="points",
         shape=(2,),
         class_names=[str(k) for k in range(modes.shape[0])],
@@ -60,4 +67,4 @@ def load_toy(name: str, config: DataConfig) -> Data:
         modes=modes,
         mode_std=std,
     )
-    return filter_classes(data, config.classes)
+    return filter_classes(data, spec.classes)

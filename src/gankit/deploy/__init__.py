@@ -11,6 +11,7 @@ file says what it computes; images are read with the same decoder as training da
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,20 @@ class Exported:
         return self.run(inputs)["image"]
 
 
+def allowed_cores() -> int | None:
+    """The cores this process may run on, when that is fewer than the machine has (``taskset``, a
+    container's cpuset); None otherwise."""
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return allowed if allowed and allowed < (os.cpu_count() or allowed) else None
+
+
 def load(path: str | Path, *, threads: int | None = None) -> Exported:
-    """An exported ONNX file and its sidecar (``path``.json) in an ONNX Runtime CPU session."""
+    """An exported ONNX file and its sidecar (``path``.json) in an ONNX Runtime CPU session with
+    ``threads`` threads per call. The default is ONNX Runtime's (one per physical core of the
+    machine) unless the process is pinned to fewer cores, then one per allowed core: a process
+    pinned to one core would otherwise run a second thread that spins on that same core, which
+    doubled the CPU time of a small detector's call and, behind ``gankit serve``, took the core
+    from the event loop (docs/deploy.md, Speed)."""
     import onnxruntime
 
     path = Path(path)
@@ -101,6 +114,7 @@ def load(path: str | Path, *, threads: int | None = None) -> Exported:
         raise GankitError(f"{path} is not an ONNX file of gankit export (its sidecar says "
                           f"{info.get('file_format')!r}, job {info.get('job')!r})")
     options = onnxruntime.SessionOptions()
+    threads = threads or allowed_cores()
     if threads:
         options.intra_op_num_threads = threads
     try:

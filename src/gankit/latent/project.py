@@ -68,7 +68,7 @@ def project(
         lpips = lpips.to(model.device)
     options = options or projector_options()
     with frozen(model):
-        features_x = searched.features(x)  # [N, F], fixed during the search
+        features_x = searched.features(x) if feature_weight else None  # [N, F], fixed during the search
 
         def objective(latent: Tensor, noise: list[Tensor]) -> tuple[Tensor, Tensor]:
             x_hat = searched.generate(latent, noise)

@@ -39,6 +39,7 @@ class DCGANSpace:
     def __init__(self, model) -> None:
         from gankit.models.alad.model import ALAD
         from gankit.models.egbad.networks import JointDiscriminator
+        from gankit.models.gan.model import GAN
         from gankit.models.ganomaly.model import GANomaly
         from gankit.models.wgan.model import WGAN
 
@@ -47,6 +48,7 @@ class DCGANSpace:
         self.discriminator = model.discriminator_xz if isinstance(model, ALAD) else model.discriminator
         self.joint = isinstance(self.discriminator, JointDiscriminator)  # D(x, z): image and latent together
         self.critic = isinstance(model, WGAN)  # a Wasserstein critic's score, not a logit
+        self.pack = model.config.pack if isinstance(model, GAN) else 1  # examples per discriminator input
 
     def start(self, n: int, generator: torch.Generator, restart: int = 0) -> tuple[Tensor, list[Tensor]]:
         if self.decoder is None:
@@ -58,12 +60,21 @@ class DCGANSpace:
         return self.model.generate(latent, "z") if self.decoder is None else self.decoder(latent)  # [N, C, H, W]
 
     def features(self, x: Tensor) -> Tensor:
+        self.check_single_examples("has no features of one image: set the feature weight to 0 (--feature-weight 0)")
         return (self.discriminator.image if self.joint else self.discriminator).features(x)  # [N, F]
 
     def unrealness(self, x: Tensor, latent: Tensor) -> Tensor:
         """[N], lower = more real to the discriminator: log(1 - D) in its non-saturating form, or -critic."""
+        self.check_single_examples("cannot judge one image: set the prior weight to 0 (--prior-weight 0)")
         score = self.discriminator(x, latent)[0] if self.joint else self.discriminator(x)
         return -score if self.critic else F.softplus(-score)
+
+
+    def check_single_examples(self, consequence: str) -> None:
+        """A packed discriminator (PacGAN) judges m examples at once, never one image alone."""
+        if self.pack > 1:
+            raise GankitError(f"this {model_name(self.model)} run's discriminator judges packs of {self.pack} "
+                              f"examples (model.pack={self.pack}), so it {consequence}")
 
 
 class StyleSpace:

@@ -167,16 +167,18 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
     def on_train_end(self, context: TrainEndContext) -> None:
         """Calibrate on the protocol's held-out normal images and write RUN/normalization.json."""
         from gankit.data.anomaly import load_anomaly
-        from gankit.data.protocols import is_protocol
+        from gankit.data.kinds import ProtocolSpec
+        from gankit.data.specs import resolve_spec
 
-        if not is_protocol(context.config.data):
+        spec = resolve_spec(context.config.data)
+        if not isinstance(spec, ProtocolSpec):
             note(
                 f"{context.config.data.spec} is no anomaly-detection protocol, so no held-out normal images "
                 "exist: scores stay uncalibrated (set data.normal_classes / data.anomaly_classes, or use "
                 "defects:DIR or magnetic-tile:DIR)"
             )
             return
-        held_out = load_anomaly(context.config.data, "calibration")
+        held_out = load_anomaly(spec, "calibration")
         x = held_out.data.x  # [N, C, H, W]
         if x.shape[0] > self.config.max_calibration_images:
             chosen = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))

@@ -34,17 +34,17 @@ def served_files(target: str | Path) -> Iterator[list[Path]]:
 
 
 def serve(target: str | Path, *, host: str = "127.0.0.1", port: int = 8000, max_upload_mb: float = 8.0,
-          max_batch: int = 16, max_queue: int = 256) -> None:
+          max_batch: int = 16, max_queue: int = 256, threads: int | None = None) -> None:
     import uvicorn
 
     from gankit.serve.app import Limits, create_app
 
-    if max_upload_mb <= 0 or max_batch <= 0 or max_queue <= 0:
-        raise GankitError("--max-upload-mb, --max-batch and --max-queue must be > 0")
+    if max_upload_mb <= 0 or max_batch <= 0 or max_queue <= 0 or (threads is not None and threads <= 0):
+        raise GankitError("--max-upload-mb, --max-batch, --max-queue and --threads must be > 0")
     if not 0 < port < 65536:
         raise GankitError(f"--port must be in 1..65535, got {port}")
     limits = Limits(max_upload_bytes=int(max_upload_mb * (1 << 20)), max_batch=max_batch, max_queue=max_queue)
     with served_files(target) as paths:
-        app = create_app(paths, limits)
+        app = create_app(paths, limits, threads=threads)
         print(f"serving {', '.join(p.name for p in paths)} on http://{host}:{port}/ (Ctrl-C stops)")
         uvicorn.run(app, host=host, port=port, log_level="warning")

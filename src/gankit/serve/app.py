@@ -5,7 +5,7 @@ gives multipart uploads, request validation with clear 422 messages, OpenAPI doc
 /docs and an in-process TestClient, with no code of ours for any of them.
 
     app = create_app([Path("detector.onnx")])        # one exported file (two for CycleGAN)
-    POST /score      multipart "files" (one or many images), optional form "threshold"
+    POST /score      multipart "files" (one or many images), optional forms "threshold" and "maps"
     POST /sample     JSON {"n": 16, "seed": 0, "psi": 0.7}
     POST /translate  multipart "files", optional form "direction"
     GET  /health, /model (the sidecars), / (the web page)
@@ -26,7 +26,7 @@ import torch
 from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
-from torchvision.utils import save_image
+from torchvision.io import encode_png
 
 from gankit.data.images import DECODE_ERRORS, TooLargeError, decode_file, read_header, to_signed
 from gankit.deploy import load
@@ -36,6 +36,9 @@ from gankit.report.overlay import heat_overlay
 from gankit.serve.batching import Batcher, Busy
 
 MAP_SCALE = 1.0  # heat maps: |x - reconstruction| of 1 (half the [-1, 1] range) and more is the top colour
+# zlib's fastest level: as lossless as any, a little larger, and several times faster to write than
+# the default 6, which took about as long as a 128 px detector's inference (docs/deploy.md, Speed).
+PNG_COMPRESSION = 1
 MAX_SAMPLES = 64
 
 
@@ -53,11 +56,11 @@ class SampleRequest(BaseModel):
     psi: float = Field(1.0, ge=-2.0, le=2.0)
 
 
-def png(images: np.ndarray | torch.Tensor) -> str:
-    """One [C, H, W] image in [0, 1] as a data: URL."""
-    buffer = io.BytesIO()
-    save_image(torch.as_tensor(images), buffer, format="png")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+def png(image: np.ndarray | torch.Tensor) -> str:
+    """One [C, H, W] image in [0, 1] (C = 1 grey or 3 RGB) as a PNG data: URL."""
+    pixels = torch.as_tensor(image).mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)  # as save_image rounds
+    encoded = encode_png(pixels, compression_level=PNG_COMPRESSION).numpy().tobytes()
+    return "data:image/png;base64," + base64.b64encode(encoded).decode()
 
 
 class BodyLimit:
@@ -93,10 +96,11 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(paths: list[Path], limits: Limits | None = None) -> FastAPI:
-    """The service for exported ONNX files: one job, or CycleGAN's two directions."""
+def create_app(paths: list[Path], limits: Limits | None = None, *, threads: int | None = None) -> FastAPI:
+    """The service for exported ONNX files: one job, or CycleGAN's two directions; ``threads`` per
+    ONNX Runtime call (default: ``gankit.deploy.load``'s)."""
     limits = limits or Limits()
-    models = [load(path) for path in paths]
+    models = [load(path, threads=threads) for path in paths]
     jobs = {m.job for m in models}
     if len(jobs) != 1:
         raise GankitError(f"serve one job at a time; these files do {', '.join(sorted(jobs))}")
@@ -174,19 +178,22 @@ def create_app(paths: list[Path], limits: Limits | None = None) -> FastAPI:
         return {"job": model.job, "files": [m.info for m in models]}
 
     @app.post("/score")
-    async def score(files: list[UploadFile] = File(default=[]), threshold: float | None = Form(None)) -> dict[str, Any]:
+    async def score(files: list[UploadFile] = File(default=[]), threshold: float | None = Form(None),
+                    maps: bool = Form(True)) -> dict[str, Any]:
         require("score")
         if threshold is not None and not 0 < threshold < 1:
             raise HTTPException(422, f"threshold is normalised and must be in (0, 1), got {threshold}")
         names, x = await read_uploads(files)
         out = await batchers[None].submit(x)
         threshold = model.info["calibration"]["threshold"] if threshold is None else threshold
-        overlays = heat_overlay(torch.from_numpy(x), torch.from_numpy(out["map"]), MAP_SCALE)  # [N, 3, H, W]
-        return {"threshold": threshold, "results": [
-            {"name": name, "raw_score": float(out["raw_score"][i]), "score": float(out["score"][i]),
-             "decision": bool(out["score"][i] >= threshold), "image": png(to_unit(x[i])),
-             "reconstruction": png(to_unit(out["reconstruction"][i])), "map": png(overlays[i])}
-            for i, name in enumerate(names)]}
+        results = [{"name": name, "raw_score": float(out["raw_score"][i]), "score": float(out["score"][i]),
+                    "decision": bool(out["score"][i] >= threshold)} for i, name in enumerate(names)]
+        if maps:  # the pictures cost more than the scores for small models: a client may go without
+            overlays = heat_overlay(torch.from_numpy(x), torch.from_numpy(out["map"]), MAP_SCALE)  # [N, 3, H, W]
+            for i, result in enumerate(results):
+                result.update(image=png(to_unit(x[i])), reconstruction=png(to_unit(out["reconstruction"][i])),
+                              map=png(overlays[i]))
+        return {"threshold": threshold, "results": results}
 
     @app.post("/translate")
     async def translate(files: list[UploadFile] = File(default=[]), direction: str | None = Form(None)) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from gankit.data.dataset import DataSpec
 from gankit.rundir import gankit_home
 
 
@@ -20,7 +21,7 @@ def features_home() -> Path:
 def cache_dir_for(extractor: str, data_name: str, image_size: int, channels: int) -> Path:
     # A readable prefix for people listing the folder, a hash of the full resolved spec
     # so that two folders of images never share a classifier.
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", data_name.split(":", 1)[0]).strip("-") or "data"
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", DataSpec.of(data_name).prefix).strip("-") or "data"
     digest = hashlib.sha256(f"{data_name}|{image_size}|{channels}".encode()).hexdigest()[:8]
     return features_home() / extractor / f"{slug}-{image_size}px-{channels}ch-{digest}"
 

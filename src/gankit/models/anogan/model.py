@@ -29,6 +29,8 @@ from gankit.models.gan.model import GAN, GANConfig
 
 @dataclass
 class AnoGANConfig(DetectorConfig, GANConfig):
+    single_examples_because = "AnoGAN's latent search compares the discriminator's features of single images"
+
     search_steps: int = setting(500, NON_NEGATIVE)  # Adam steps of the latent search per test batch (the paper's Gamma)
     search_lr: float = setting(0.01, POSITIVE)
     weight_discrimination: float = setting(0.1, FRACTION)  # the paper's lambda

@@ -64,13 +64,14 @@ PREVIEW_ROWS = ("A", "G(A)", "F(G(A))", "B", "F(B)", "G(F(B))")
 class CycleGAN(GANModel, Translator):
     Config = CycleGANConfig
     description = "CycleGAN (Zhu 2017): unpaired A <-> B translation, cycle + identity losses, PatchGAN"
+    side_multiple = 2**DOWNSAMPLINGS
 
     def __init__(self, config: CycleGANConfig, data_shape: tuple[int, ...]) -> None:
         super().__init__(config, data_shape)
         if len(data_shape) != 3:
             raise GankitError(f"cyclegan translates images, but the data has shape {tuple(data_shape)}")
         channels, height, width = data_shape
-        step = 2**DOWNSAMPLINGS
+        step = self.side_multiple
         if height % step or width % step:
             raise GankitError(f"cyclegan needs image sides that are multiples of {step}, got {height}x{width}")
         # After its strided layers the PatchGAN needs a 3x3 map for its two stride-1 convolutions.
@@ -172,7 +173,7 @@ class CycleGAN(GANModel, Translator):
         if direction not in self.directions:
             raise GankitError(f"unknown direction {direction!r}; valid: {', '.join(self.directions)}")
         x = model_images(x, self.data_shape[0], None, "translate")
-        step = 2**DOWNSAMPLINGS
+        step = self.side_multiple
         if x.shape[2] % step or x.shape[3] % step:
             raise GankitError(f"translate needs image sides that are multiples of {step}, got {x.shape[2]}x{x.shape[3]}")
         generator = self.generator_ab if direction == "a2b" else self.generator_ba

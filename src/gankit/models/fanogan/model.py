@@ -32,6 +32,8 @@ from gankit.models.wgan_gp.model import WGANGP, WGANGPConfig
 
 @dataclass
 class FAnoGANConfig(DetectorConfig, WGANGPConfig):
+    single_examples_because = "f-AnoGAN's encoder training and scores use the critic's features of single images"
+
     gan_steps: int = setting(6000, NON_NEGATIVE)  # stage 1: WGAN-GP batches (critic updates)
     encoder_steps: int = setting(2000, NON_NEGATIVE)  # stage 2: encoder batches; set train.steps to the sum
     encoder_training: EncoderTraining = "izif"

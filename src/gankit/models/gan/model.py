@@ -3,7 +3,9 @@
 A generator G maps noise z to data and a discriminator D is trained to tell
 G(z) from real data; G is trained to fool D. The discriminator is updated on
 every batch and the generator after every ``d_steps`` of them (the paper's
-k), so one loop step is one batch for every variant.
+k), so one loop step is one batch for every variant. With ``pack=m`` (PacGAN,
+Lin et al. 2018) D judges packs of m real or m generated examples
+(``nn/packing.py``), in GAN, WGAN and WGAN-GP alike.
 
     model = GAN(GANConfig(loss="minimax", d_steps=1), data_shape=(1, 16, 16))
     model.prepare_training()
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import torch
 from torch import Tensor
@@ -28,7 +30,11 @@ from gankit.nn import losses
 from gankit.nn.augment import DiffAugment, parse_policy
 from gankit.nn.blocks import Norm, WeightOrActivationNorm
 from gankit.nn.ema import ema_beta, update_ema
+from gankit.nn.packing import pack, packed_shape
 from gankit.training.distributed import world_size
+
+if TYPE_CHECKING:
+    from gankit.config import RunConfig
 
 
 @dataclass
@@ -49,17 +55,31 @@ class NetworkConfig(Settings):
 @dataclass
 class GANFamilyConfig(NetworkConfig):
     """What GAN, WGAN and WGAN-GP share beyond the networks: spectral norm as a choice, D's input
-    augmentation and G's EMA."""
+    augmentation, packing and G's EMA."""
+
+    # Why a variant's discriminator must judge single examples (it scores one image by D's
+    # features), or None; such a variant refuses model.pack > 1.
+    single_examples_because: ClassVar[str | None] = None
 
     g_norm: WeightOrActivationNorm = "batch"
     d_norm: WeightOrActivationNorm = "batch"
     augment: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout" (small data sets)
+    pack: int = setting(1, POSITIVE)  # PacGAN: D judges packs of this many examples (1 = no packing)
     ema_kimg: float = setting(0.0, NON_NEGATIVE)  # half-life of an EMA of G's weights in kimg; 0 = no EMA
     ema_rampup: float | None = setting(0.05, POSITIVE)  # early on, half-life <= this share of images seen
 
     def validate(self) -> None:
         super().validate()
         parse_policy(self.augment)
+        if self.pack > 1 and self.single_examples_because:
+            raise GankitError(f"model.pack must be 1 here: {self.single_examples_because}")
+
+    def check_run(self, run: RunConfig) -> None:
+        batch = run.train.batch_size
+        if batch % self.pack:
+            fits = max(batch - batch % self.pack, self.pack)
+            raise GankitError(f"train.batch_size {batch} is not a multiple of model.pack {self.pack} (the discriminator "
+                              f"judges packs of {self.pack} examples); use train.batch_size={fits}, for example")
 
 
 @dataclass
@@ -71,15 +91,16 @@ class GANConfig(GANFamilyConfig):
     betas: tuple[float, float] = setting((0.5, 0.999), BETAS)  # DCGAN's Adam settings
 
 
-def build_networks(config: NetworkConfig, data_shape: tuple[int, ...]):
-    """(generator, discriminator) for ``data_shape``: DCGAN for images, MLP for vectors."""
+def build_networks(config: GANFamilyConfig, data_shape: tuple[int, ...]):
+    """(generator, discriminator) for ``data_shape``: DCGAN for images, MLP for vectors. The
+    discriminator takes packs of ``config.pack`` examples (``nn.packing``)."""
     network = config.network
     if network == "auto":
         network = "dcgan" if len(data_shape) == 3 else "mlp"
     if network == "mlp":
         features = int(torch.tensor(data_shape).prod())
         generator = MLP(config.latent_dim, features, config.mlp_width, config.mlp_depth, "relu")
-        discriminator = MLP(features, 1, config.mlp_width, config.mlp_depth, "leaky_relu")
+        discriminator = MLP(features * config.pack, 1, config.mlp_width, config.mlp_depth, "leaky_relu")
         return _Reshape(generator, data_shape), _Flatten(discriminator)
     if len(data_shape) != 3:
         raise GankitError(f"{network} networks need images, but the data has shape {data_shape}")
@@ -87,7 +108,8 @@ def build_networks(config: NetworkConfig, data_shape: tuple[int, ...]):
     try:
         generator = DCGANGenerator(config.latent_dim, data_shape, config.g_width, norm=config.g_norm,
                                    extra_convs=extra_convs)
-        discriminator = DCGANDiscriminator(data_shape, config.d_width, norm=config.d_norm, extra_convs=extra_convs)
+        discriminator = DCGANDiscriminator(packed_shape(data_shape, config.pack), config.d_width, norm=config.d_norm,
+                                           extra_convs=extra_convs)
     except ValueError as error:
         raise GankitError(str(error)) from None
     return generator, discriminator
@@ -143,6 +165,8 @@ class GAN(GANModel, GaussianLatent):
         }
 
     def discriminator_loss(self, x_real: Tensor, x_fake: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """D's loss on what it judges of a real and a generated batch (``discriminator_input``:
+        augmented, packed), and its logs: d_real and d_fake are mean probabilities per pack."""
         real, fake = self.discriminator(x_real), self.discriminator(x_fake)
         loss_d = losses.discriminator_bce(real, fake)
         return loss_d, {
@@ -162,13 +186,19 @@ class GAN(GANModel, GaussianLatent):
         """Hook for constraints applied to D after its update (WGAN's clipping)."""
 
     # --- the shared update order ----------------------------------------------------------
+    def discriminator_input(self, x: Tensor) -> Tensor:
+        """What D judges of examples x [N, *data_shape]: each augmented on its own (DiffAugment),
+        then packed, m at a time (PacGAN): [N / m, m * data_shape[0], ...]."""
+        return pack(self.augment(x), self.config.pack)
+
     def train_step(self, batch: tuple[Tensor, ...], step: int) -> dict[str, float]:
         x_real = batch[0]  # [N, *data_shape]
         n = x_real.shape[0]
         with torch.no_grad():
             x_fake = self.generator(self.latent(n, self.config.latent_dim))
-        # The same augmentation for both, so the gradient penalty's interpolates are augmented too.
-        loss_d, logs = self.discriminator_loss(self.augment(x_real), self.augment(x_fake))
+        # Real and fake alike, so the gradient penalty's interpolates are augmented packs too
+        # (between a real pack and a fake one).
+        loss_d, logs = self.discriminator_loss(self.discriminator_input(x_real), self.discriminator_input(x_fake))
         self.optimize(loss_d, "d")
         self.after_discriminator_step()
         logs["loss_d"] = loss_d.item()
@@ -177,7 +207,7 @@ class GAN(GANModel, GaussianLatent):
         if self.critic_updates_since_g >= self.critic_steps_per_generator_step():
             # D's parameters get gradients here too; they are cleared before D's next update.
             x_fake = self.generator(self.latent(n, self.config.latent_dim))
-            loss_g = self.generator_loss(self.discriminator(self.augment(x_fake)))
+            loss_g = self.generator_loss(self.discriminator(self.discriminator_input(x_fake)))
             self.optimize(loss_g, "g")
             self.generator_updates += 1
             if self.generator_ema is not None:
