@@ -1,59 +1,67 @@
 """The peak memory of a computation, found without doing it.
 
-``peak_memory(work)`` runs ``work`` on fake tensors and returns the most bytes of tensors
-alive at once: what a training step (parameters, gradients, optimizer states, the
-activations autograd saves, the batch) or a translation would take from the device's
-allocator. Nothing of that size is allocated, so a step that needs 96 GB is refused with
-an estimate instead of dying in the allocator.
+``peak_memory(work)`` runs ``work`` on the meta device (tensors with a shape and a dtype and
+no storage) and returns the most bytes of tensors alive at once: what a training step
+(parameters, gradients, optimizer states, the activations autograd saves, the batch) or a
+translation would take from a real device's allocator. Nothing of that size is allocated,
+so a step that needs 96 GB is refused with an estimate instead of dying in the allocator.
+``work`` builds its model and inputs on the meta device itself:
 
-    needed = peak_memory(lambda: model.translate(torch.empty(16, 3, 1024, 1024), "a2b"))
+    def translate():
+        with torch.device("meta"):
+            model = CycleGAN(config, (3, 1024, 1024))
+        model.translate(torch.empty(16, 3, 1024, 1024, device="meta"), "a2b")
+    needed = peak_memory(translate)
 
-Why fake tensors. A real step at batch size 1, scaled by the batch size, would allocate
-the huge case's activations for one image (gigabytes for a wide network at 1024 px),
-spend a real step's time, and have to run on a copy of the model so that no weight,
-counter or random stream moves. Tensors on the meta device have no storage either, but
-code that asks a tensor for its device breaks (``torch.autocast("meta")`` in the gradient
-penalties). FakeTensorMode keeps each tensor's real device, so ``work`` takes the paths the
-real run takes (autocast, device checks) at the real batch size, with nothing to scale.
-It costs the dispatch of each operation, whatever the sizes: on one core of a heavily
-loaded machine, 0.5-2 s for a default GAN step, 4-14 s for StyleGAN at 64 px, 8-9 s for
-CycleGAN at 128 px (a fifth to a half of one real step), plus the first use of
-FakeTensorMode in a process (it imports torch._dynamo).
+Why not a real step at batch size 1, scaled by the batch size: it would allocate the huge
+case's activations for one image (gigabytes for a wide network at 1024 px), spend a real
+step's time, and have to run on a copy of the model so that no weight, counter or random
+stream moves. Each operation on the meta device runs only its shape function: the time is
+the dispatch of each operation, whatever the sizes (0.04 s for a tiny GAN step, 0.3 s for
+StyleGAN at 64 px, 0.5 s for CycleGAN at 128 px on one quiet core).
 
-The count matches the tensors of the real step byte for byte where the step takes the same
-path (tests/test_footprint.py). Not counted: the allocator's rounding and caching, libraries
-loaded on first use and kernels' internal buffers (oneDNN's layout copies, cuDNN's
-workspaces): a process's resident peak measured 1.1-1.8x the estimate on the CPU.
+Why not FakeTensorMode (fake tensors that keep their real device, tried first): the same
+counts for every variant, a first dry run in a process 1.2-4x as long (later ones 0.5-2x),
+and it cannot deep-copy
+a module holding a batch-norm counter (the EMA copy of a batch-norm generator, as in the
+demo): torch logged the failure on stderr, the estimate was lost, and the process sometimes
+crashed afterwards (heap corruption, a segmentation fault at exit).
+
+What the meta device does not take: autocast (it applies to CPU and CUDA tensors only, so
+a step is measured in fp32, and the training loop adds the half-precision weight copies
+autocast keeps; ``nn.losses.full_precision`` skips autocast there), device-specific
+kernels (the CUDA optimizers' foreach temporaries, cuDNN's and oneDNN's workspaces) and the
+allocator's rounding and caching: a process's resident peak measured 1.1-1.8x the estimate
+on the CPU. The count equals the tensors of every variant's real fp32 step on the CPU byte
+for byte (tests/test_footprint.py).
 """
 
 from __future__ import annotations
 
 import random
-import warnings
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
-from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
 from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 from torch.utils._pytree import tree_leaves
 
 from gankit.memory import available_memory
 
+META = torch.device("meta")
+
 
 def _value_of(tensor: torch.Tensor) -> bool | int | float:
-    """What `.item()`, `bool()` and `int()` read. A real tensor (a loaded model's buffer) reads
-    its value, and so does a fake one made from a Python number (an optimizer's step count,
-    which FakeTensorMode keeps as a constant). Any other fake tensor has no value: a truth value
-    reads as True, so that a condition on a tensor ("update G after k critic steps") takes the
-    branch that does the work and the estimate is of the busiest step; a number reads as 0,
-    what a new model's counters hold and what a check counting bad values finds."""
-    if not isinstance(tensor, FakeTensor):
+    """What `.item()`, `bool()` and `int()` read. A real tensor (an optimizer's step count,
+    made on the CPU) reads its value. A meta tensor has none: a truth value reads as True, so
+    that a condition on a tensor ("update G after k critic steps") takes the branch that does
+    the work and the estimate is of the busiest step; a number reads as 0, what a new model's
+    counters hold and what a check counting bad values finds."""
+    if tensor.device.type != "meta":
         with _disable_current_modes():
             return tensor.item()
-    if getattr(tensor, "constant", None) is not None:
-        return tensor.constant.item()
     if tensor.dtype == torch.bool:
         return True
     return 0.0 if tensor.dtype.is_floating_point or tensor.dtype.is_complex else 0
@@ -100,28 +108,30 @@ class _LiveBytes(TorchDispatchMode):
             self.current -= self.live.pop(key)[1]
 
 
-def peak_memory(work: Callable[[], Any]) -> int:
-    """The most bytes of tensors alive at once while ``work()`` runs on fake tensors.
-
-    Tensors that ``work`` creates are fake (shape, dtype, device; no storage); real tensors
-    it reads (a loaded model's weights) are read, never written, and count only when ``work``
-    makes new ones from them. The random streams (Python, NumPy, torch) are as they were
-    afterwards, so a dry run never changes what a seeded run computes. Raises whatever
-    ``work`` raises on fake tensors (an operation without a fake kernel, a shape that depends
-    on values): callers treat that as "no estimate".
-    """
+@contextmanager
+def _random_streams_kept() -> Iterator[None]:
+    """Python's, NumPy's and torch's CPU random streams as they were afterwards (a real CPU
+    tensor in a dry run may draw from torch's), so that a dry run never changes what a seeded
+    run computes."""
     python_state, numpy_state = random.getstate(), np.random.get_state()
-    counter = _LiveBytes()
     try:
-        with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []), \
-                warnings.catch_warnings(), FakeTensorMode(allow_non_fake_inputs=True), counter:
-            # torch warns when code reads a fake tensor's data pointer (deepcopy of a module does,
-            # for EMA copies); the pointer is never used for fake tensors.
-            warnings.simplefilter("ignore")
-            work()
+        with torch.random.fork_rng(devices=[]):
+            yield
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
+
+
+def peak_memory(work: Callable[[], Any]) -> int:
+    """The most bytes of tensors alive at once while ``work()`` runs on the meta device.
+
+    ``work`` makes its model and inputs there (``torch.device(META)``, ``device=META``); the
+    random streams are left as they were. Raises whatever ``work`` raises on the meta device
+    (an operation without a meta kernel): callers treat that as "no estimate".
+    """
+    counter = _LiveBytes()
+    with _random_streams_kept(), counter:
+        work()
     return counter.peak
 
 
