@@ -22,10 +22,9 @@ StyleGAN at 64 px, 0.5 s for CycleGAN at 128 px on one quiet core).
 
 Why not FakeTensorMode (fake tensors that keep their real device, tried first): the same
 counts for every variant, a first dry run in a process 1.2-4x as long (later ones 0.5-2x),
-and it cannot deep-copy
-a module holding a batch-norm counter (the EMA copy of a batch-norm generator, as in the
-demo): torch logged the failure on stderr, the estimate was lost, and the process sometimes
-crashed afterwards (heap corruption, a segmentation fault at exit).
+and it cannot deep-copy a module holding a batch-norm counter (the EMA copy of a batch-norm
+generator, as in the demo): torch logged the failure on stderr, the estimate was lost, and
+the process sometimes crashed afterwards (heap corruption, a segmentation fault at exit).
 
 What the meta device does not take: autocast (it applies to CPU and CUDA tensors only, so
 a step is measured in fp32, and the training loop adds the half-precision weight copies
@@ -38,12 +37,15 @@ for byte (tests/test_footprint.py).
 
 from __future__ import annotations
 
+import math
 import random
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from itertools import chain
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 import torch
+from torch import nn
 from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 from torch.utils._pytree import tree_leaves
@@ -51,6 +53,7 @@ from torch.utils._pytree import tree_leaves
 from gankit.memory import available_memory
 
 META = torch.device("meta")
+T = TypeVar("T")
 
 
 def _value_of(tensor: torch.Tensor) -> bool | int | float:
@@ -133,6 +136,60 @@ def peak_memory(work: Callable[[], Any]) -> int:
     with _random_streams_kept(), counter:
         work()
     return counter.peak
+
+
+def on_meta(build: Callable[[], T]) -> T:
+    """``build()`` with its tensors on the meta device, its value reads answered as in
+    :func:`peak_memory` (a constructor that draws a seed) and the random streams left as they
+    were: a model's layers and shapes, without their storage."""
+    with _random_streams_kept(), _LiveBytes(), torch.device(META):
+        return build()
+
+
+# --- a bound for the cases that obviously fit ---------------------------------------------------
+# The dry run costs the dispatch of every operation of the step, whatever the sizes (above).
+# ``step_bound`` costs building the model on the meta device (1-25 ms)
+# and is far above the estimate, so a step whose bound fits in a small share of memory
+# certainly fits, and needs no dry run: the demo's, the tests' and an MNIST GAN's.
+#
+# Why it is above the estimate. Every tensor a training step holds is one of two kinds.
+# (a) Weight-sized, whatever the batch: the weights and buffers (``weights``, the EMA copy
+# included), one gradient each, the optimizer's states (Adam: two), its temporaries, and the
+# weights each forward pass derives (spectral norm's normalised weights, StyleGAN's scaled
+# ones, autocast's half-precision copies) with their gradients. Measured over every variant:
+# at most 4.7 x ``weights``; WEIGHT_COPIES is 12.
+# (b) Per example: the batch, the activations autograd saves, their gradients. Each layer's
+# tensors are at most as wide as its widest weight dimension (channels or features) and, in
+# images, as large as the image: no network here works above the data's resolution (the
+# generators stop at it, the discriminators and encoders go down from it). So the layers hold
+# about ``widths`` x ``pixels`` per tensor, summed over the layers, and the functional
+# operations between them (normalisation, activation, AdaIN, noise, DiffAugment, packing,
+# the losses, a network used several times a step, the penalties' double backward) are
+# covered by two factors: per layer width and pixel, measured at most 0.48 (StyleGAN at
+# 8 px), ACTIVATIONS_PER_WIDTH_PIXEL is 4 (fp32 elements); per byte of the example, for what
+# works on the image itself, ACTIVATIONS_PER_INPUT is 64.
+# Not a proof: an inventory with constants at least 2.5x (weights) and 8x (activations) the
+# largest measured, checked for every variant and option by
+# tests/test_footprint.py::test_the_bound_is_above_the_estimate; a new kind of layer that
+# works above the data's resolution or per pixel on vectors (a Linear over image positions)
+# needs its own term there.
+WEIGHT_COPIES = 12
+ACTIVATIONS_PER_WIDTH_PIXEL = 4
+ACTIVATIONS_PER_INPUT = 64
+
+
+def step_bound(model: nn.Module, example: tuple[torch.Tensor, ...], batch_size: int) -> int:
+    """An upper bound of the peak bytes of a training step of ``model`` (built on the meta
+    device: :func:`on_meta`) on batches of ``batch_size`` of ``example`` (one example's
+    tensors, [1, ...] each), from its weights and its layers' widths; see above."""
+    weights = sum(t.nbytes for t in chain(model.parameters(), model.buffers()))
+    widths = 0
+    for module in model.modules():
+        own = [t for t in chain(module.parameters(recurse=False), module.buffers(recurse=False)) if t.dim() > 0]
+        widths += max((max(t.shape[:2]) for t in own), default=0)  # [out, in, ...]: channels or features
+    pixels = max(math.prod(t.shape[2:]) for t in example)  # 1 for vectors and labels
+    per_example = 4 * ACTIVATIONS_PER_WIDTH_PIXEL * widths * pixels + ACTIVATIONS_PER_INPUT * sum(t.nbytes for t in example)
+    return WEIGHT_COPIES * weights + batch_size * per_example
 
 
 def device_memory(device: torch.device) -> tuple[int, int, str]:

@@ -39,7 +39,7 @@ from gankit.data.stream import SEED_STRIDE
 from gankit.data.patches import PatchStream, patch_data, patch_shape
 from gankit.errors import GankitError, TrainingInterrupted
 from gankit.files import write_text
-from gankit.footprint import META, device_memory, largest_count, peak_memory
+from gankit.footprint import META, device_memory, largest_count, on_meta, peak_memory, step_bound
 from gankit.memory import check_fits, human
 from gankit.metrics.evaluator import Evaluator
 from gankit.models import get_model_class
@@ -159,6 +159,19 @@ def step_memory(config: RunConfig, data_shape: tuple[int, ...], stream: Any, pre
     return peak + (trainable[0] // 2 if precision.dtype is not None else 0)
 
 
+def step_bound_of(config: RunConfig, data_shape: tuple[int, ...], stream: Any) -> int:
+    """``footprint.step_bound`` of the variant's step at the configured batch size: far above
+    ``step_memory``, for the cost of building the model on the meta device."""
+    model_class = get_model_class(config.model_name)
+    model = on_meta(lambda: model_class(config.model, data_shape))
+    return step_bound(model, stream.empty_batch(1, META), config.train.batch_size)
+
+
+# The dry run is skipped when the step's bound fits in this share of the memory available:
+# then the step certainly fits.
+OBVIOUSLY_FITS = 0.25
+
+
 def check_step_fits(config: RunConfig, data_shape: tuple[int, ...], stream: Any, device: torch.device,
                     precision: Precision) -> None:
     """A GankitError before the first step when one training step would not fit in ``device``'s memory."""
@@ -169,7 +182,11 @@ def check_step_fits(config: RunConfig, data_shape: tuple[int, ...], stream: Any,
         return step_memory(config, data_shape, stream, precision, batch_size)
 
     try:
+        if step_bound_of(config, data_shape, stream) <= OBVIOUSLY_FITS * available:
+            return
         full = needed_at(config.train.batch_size)
+    except GankitError:
+        raise  # the settings themselves (the model's constructor refused them)
     except Exception:  # an operation the meta device cannot run: no estimate, and the real step will tell
         return
     if full > available:
