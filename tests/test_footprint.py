@@ -148,6 +148,12 @@ def test_the_bound_is_above_the_estimate(name, settings, shape, batch_size):
     assert 2 * estimate <= step_bound(model, stream.empty_batch(1, META), batch_size), estimate
 
 
+def check_step(config, shape):
+    """The training loop's check of one step of ``config`` on a CPU in fp32."""
+    stream = EmptyBatches(shape, two_domains=config.model_name == "cyclegan")
+    loop.check_step_fits(config, shape, stream, CPU, FP32, loop.meta_model(config, shape))
+
+
 # Each variant's tiny networks, and the GAN family's norms and options (the demo's spectral
 # norm and batch-norm EMA generator were once an error logged on stderr and no estimate).
 QUIET_CASES = [(name, tiny_settings(name)) for name in MODELS] + [
@@ -164,7 +170,7 @@ def test_every_dry_run_gives_an_estimate_and_prints_nothing(monkeypatch, caplog,
     caplog.set_level(logging.DEBUG)
     for name, settings in QUIET_CASES:
         shape = (1, 8, 8) if name == "stylegan" else (1, 16, 16)
-        loop.check_step_fits(run_config(name, settings, 8), shape, EmptyBatches(shape, name == "cyclegan"), CPU, FP32)
+        check_step(run_config(name, settings, 8), shape)
     assert len(estimates) == len(QUIET_CASES) and all(estimates)  # none failed and was skipped
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert capfd.readouterr() == ("", "")
@@ -184,11 +190,10 @@ def test_ordinary_steps_skip_the_dry_run(monkeypatch):
     monkeypatch.setattr(loop, "step_memory", lambda *args: pytest.fail("a dry run"))
     demo = build_run_config({"model": {"name": "gan", "network": "cnn", "g_width": 32, "d_width": 32, "d_norm": "spectral",
                                        "ema_kimg": 4}, "train": {"steps": 1, "batch_size": 32}})
-    loop.check_step_fits(demo, (1, 16, 16), EmptyBatches((1, 16, 16), False), CPU, FP32)
+    check_step(demo, (1, 16, 16))
     for name in MODELS:
         shape = (1, 8, 8) if name == "stylegan" else (1, 16, 16)
-        config = run_config(name, tiny_settings(name), 16)
-        loop.check_step_fits(config, shape, EmptyBatches(shape, name == "cyclegan"), CPU, FP32)
+        check_step(run_config(name, tiny_settings(name), 16), shape)
 
 
 def test_streams_give_empty_batches_of_their_real_shapes():

@@ -148,9 +148,10 @@ def on_meta(build: Callable[[], T]) -> T:
 
 # --- a bound for the cases that obviously fit ---------------------------------------------------
 # The dry run costs the dispatch of every operation of the step, whatever the sizes (above).
-# ``step_bound`` costs building the model on the meta device (1-25 ms)
-# and is far above the estimate, so a step whose bound fits in a small share of memory
-# certainly fits, and needs no dry run: the demo's, the tests' and an MNIST GAN's.
+# ``step_bound`` costs a sum over the weights of the model built on the meta device (which
+# the loop builds anyway, to check that the weights fit): under a millisecond. It is far
+# above the estimate, so a step whose bound fits in a small share of memory certainly fits,
+# and needs no dry run: the demo's, the tests' and an MNIST GAN's.
 #
 # Why it is above the estimate. Every tensor a training step holds is one of two kinds.
 # (a) Weight-sized, whatever the batch: the weights and buffers (``weights``, the EMA copy

@@ -116,23 +116,29 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def build_model(config: RunConfig, data_shape: tuple[int, ...]) -> GANModel:
+def build_model(config: RunConfig, data_shape: tuple[int, ...], meta: GANModel | None = None) -> GANModel:
     """The variant of ``config`` for data of ``data_shape``, once its weights are known to fit in
-    memory (training's optimizer states and activations are ``check_step_fits``'s)."""
+    memory (training's optimizer states and activations are ``check_step_fits``'s); ``meta``,
+    when given, is the same variant built by ``meta_model``."""
+    check_model_fits(config, meta if meta is not None else meta_model(config, data_shape))
+    return get_model_class(config.model_name)(config.model, tuple(data_shape))
+
+
+def meta_model(config: RunConfig, data_shape: tuple[int, ...]) -> GANModel | None:
+    """The variant built on the meta device (``footprint.on_meta``): its layers and shapes
+    without storage, so that a latent_dim of 10^8 is an estimate and a one-line refusal, not
+    the allocator's traceback; None for a variant that cannot be built there."""
     model_class = get_model_class(config.model_name)
-    check_model_fits(model_class, config, tuple(data_shape))
-    return model_class(config.model, tuple(data_shape))
-
-
-def check_model_fits(model_class: type[GANModel], config: RunConfig, data_shape: tuple[int, ...]) -> None:
-    # Built on the meta device first: shapes without storage, so a latent_dim of 10^8 is an
-    # estimate and a one-line refusal, not the allocator's traceback.
     try:
-        with torch.device("meta"):
-            probe = model_class(config.model, data_shape)
+        return on_meta(lambda: model_class(config.model, tuple(data_shape)))
     except (RuntimeError, NotImplementedError, TypeError, ValueError):
-        return  # a variant that cannot be built without storage is simply not estimated
-    count = sum(t.numel() for t in probe.state_dict().values())
+        return None  # simply not estimated
+
+
+def check_model_fits(config: RunConfig, meta: GANModel | None) -> None:
+    if meta is None:
+        return
+    count = sum(t.numel() for t in meta.state_dict().values())
     check_fits(4 * count, f"a {config.model_name} model with {count:,} parameters",
                "lower the model's widths, latent_dim or data.image_size")
 
@@ -159,34 +165,27 @@ def step_memory(config: RunConfig, data_shape: tuple[int, ...], stream: Any, pre
     return peak + (trainable[0] // 2 if precision.dtype is not None else 0)
 
 
-def step_bound_of(config: RunConfig, data_shape: tuple[int, ...], stream: Any) -> int:
-    """``footprint.step_bound`` of the variant's step at the configured batch size: far above
-    ``step_memory``, for the cost of building the model on the meta device."""
-    model_class = get_model_class(config.model_name)
-    model = on_meta(lambda: model_class(config.model, data_shape))
-    return step_bound(model, stream.empty_batch(1, META), config.train.batch_size)
-
-
 # The dry run is skipped when the step's bound fits in this share of the memory available:
 # then the step certainly fits.
 OBVIOUSLY_FITS = 0.25
 
 
 def check_step_fits(config: RunConfig, data_shape: tuple[int, ...], stream: Any, device: torch.device,
-                    precision: Precision) -> None:
-    """A GankitError before the first step when one training step would not fit in ``device``'s memory."""
+                    precision: Precision, meta: GANModel | None) -> None:
+    """A GankitError before the first step when one training step would not fit in ``device``'s
+    memory; ``meta`` is the variant built by ``meta_model``, for the bound that spares the dry
+    run of a step that obviously fits."""
     room = device_memory(device)
     available = room[0]
 
     def needed_at(batch_size: int) -> int:
         return step_memory(config, data_shape, stream, precision, batch_size)
 
+    bound = None if meta is None else step_bound(meta, stream.empty_batch(1, META), config.train.batch_size)
+    if bound is not None and bound <= OBVIOUSLY_FITS * available:
+        return  # it certainly fits
     try:
-        if step_bound_of(config, data_shape, stream) <= OBVIOUSLY_FITS * available:
-            return
         full = needed_at(config.train.batch_size)
-    except GankitError:
-        raise  # the settings themselves (the model's constructor refused them)
     except Exception:  # an operation the meta device cannot run: no estimate, and the real step will tell
         return
     if full > available:
@@ -345,9 +344,10 @@ class Trainer:
         if patch_size is not None:
             self.stream = PatchStream(self.stream, patch_size, train.seed)
         self.precision = Precision(train.precision, self.device)
+        meta = meta_model(self.config, shape)
         if not self.dist.enabled:  # under torchrun, meta tensors must not reach the collectives a step calls
-            check_step_fits(self.config, shape, self.stream, self.device, self.precision)
-        self.model = build_model(self.config, shape).to(self.device)
+            check_step_fits(self.config, shape, self.stream, self.device, self.precision, meta)
+        self.model = build_model(self.config, shape, meta).to(self.device)
         # Generated patches are compared with real patches (one fixed crop per image).
         self.eval_data = self.data if patch_size is None else patch_data(self.data, patch_size, train.seed)
         if train.channels_last and self.model.is_image_model:
