@@ -184,6 +184,23 @@ def test_the_demo_trains_with_a_dry_run_and_an_empty_stderr(tmp_path, monkeypatc
     assert capfd.readouterr().err == ""
 
 
+def test_a_dry_run_changes_nothing_a_seeded_run_computes(tmp_path, monkeypatch):
+    """The same weights after two steps with and without the dry run (the demo's EMA and
+    spectral norm, on the tiny networks)."""
+    def weights(out):
+        extra = ["model.network=cnn", "model.d_norm=spectral", "model.ema_kimg=1"]
+        train_tiny(out, *extra, steps=2)
+        return torch.load(next((out / "checkpoints").glob("*.pt")), weights_only=True)["model"]
+
+    plain = weights(tmp_path / "plain")
+    monkeypatch.setattr(loop, "OBVIOUSLY_FITS", 0.0)
+    monkeypatch.setattr(loop, "step_memory", lambda *args: estimates.append(step_memory(*args)) or estimates[-1])
+    estimates = []
+    dry = weights(tmp_path / "dry")
+    assert len(estimates) == 1 and plain.keys() == dry.keys()
+    assert all(torch.equal(plain[k], dry[k]) for k in plain)
+
+
 def test_ordinary_steps_skip_the_dry_run(monkeypatch):
     """The demo's step and the tests' tiny steps fit in a quarter of 4 GiB by their bound alone."""
     small_memory(monkeypatch, 4 * 2**30)
@@ -205,8 +222,8 @@ def test_streams_give_empty_batches_of_their_real_shapes():
         assert [(t.shape, t.dtype) for t in real] == [(t.shape, t.dtype) for t in empty]
 
 
-def train_tiny(out, *extra):
-    return api.train("gan", data="digits", steps=1, out=out, progress=False,
+def train_tiny(out, *extra, steps=1):
+    return api.train("gan", data="digits", steps=steps, out=out, progress=False,
                      overrides=tiny_overrides("digits", **{"train.eval_metrics": "[]"}) + ["data.image_size=16", *extra])
 
 
