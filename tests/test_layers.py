@@ -13,7 +13,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS = [
     ("base", ["gankit", "gankit.errors", "gankit.files", "gankit.rundir", "gankit.outputs", "gankit.memory"]),
     ("settings and contracts", ["gankit.config", "gankit.capabilities"]),
-    ("building blocks", ["gankit.nn", "gankit.data", "gankit.training.checkpoint", "gankit.training.logging",
+    ("building blocks", ["gankit.nn", "gankit.data", "gankit.footprint", "gankit.training.checkpoint", "gankit.training.logging",
                          "gankit.training.precision", "gankit.training.distributed", "gankit.latent.search",
                          "gankit.latent.masks", "gankit.detection"]),
     ("measures and figures", ["gankit.metrics", "gankit.report"]),

@@ -38,11 +38,12 @@ def available_memory() -> tuple[int, int]:
     return os.sysconf("SC_AVPHYS_PAGES") * page, total
 
 
-def check_fits(needed: int, what: str, hint: str) -> None:
-    """GankitError when ``needed`` bytes of RAM exceed what this machine has available."""
-    available, total = available_memory()
+def check_fits(needed: int, what: str, hint: str, room: tuple[int, int, str] | None = None) -> None:
+    """GankitError when ``needed`` bytes exceed what is available: this machine's RAM, or the
+    ``room`` (available, total, holder) of another device (``gankit.footprint.device_memory``)."""
+    available, total, holder = room or (*available_memory(), "this machine")
     if needed > available:
-        raise GankitError(f"{what}: about {human(needed)} of memory needed; this machine has {human(available)} "
+        raise GankitError(f"{what}: about {human(needed)} of memory needed; {holder} has {human(available)} "
                           f"available ({human(total)} in all); {hint}")
 
 

@@ -37,12 +37,13 @@ from gankit.data.images import (
 from gankit.data.specs import load_data
 from gankit.data.unpaired import domain_configs, split_parts
 from gankit.errors import GankitError, note
+from gankit.footprint import META, device_memory, largest_count, peak_memory
 from gankit.memory import check_fits
 from gankit.report.plots import save_image_grid
 
-CHUNK = 16  # images decoded and translated at a time, to bound memory on large folders
+CHUNK = 16  # images decoded and translated at a time (fewer when 16 would not fit), to bound memory
 MAX_SIZE = 4096  # as data.image_size
-ACTIVATION_CHANNELS = 256  # a rough bound on a translator's activation planes per pixel, for the estimate
+ACTIVATION_CHANNELS = 256  # a rough bound on a translator's activation planes per pixel, for --size native
 NATIVE = "native"  # size=NATIVE: each translation at its input's own width x height
 Size = int | Literal["native"] | None  # None: the training size
 Split = Literal["test", "train", "all"]
@@ -188,17 +189,48 @@ def translate_sources(model, sources: list[Source], direction: str, out: Path, g
     if size == NATIVE:
         return translate_native(model, sources, direction, out, grid)
     size = size or model.data_shape[-1]
-    # The generator's widest activations hold about ACTIVATION_CHANNELS planes per image.
-    check_fits(CHUNK * ACTIVATION_CHANNELS * size * size * 4, f"translating {CHUNK} images of {size} x {size} pixels",
-               "lower --size")
     channels = model.data_shape[0]
+    back = "b2a" if direction == "a2b" else "a2b"
+    count = images_per_chunk(model, (channels, size, size), [direction, back] if grid else [direction])
     written = []
-    for start in range(0, len(sources), CHUNK):
-        chunk = sources[start : start + CHUNK]
+    for start in range(0, len(sources), count):
+        chunk = sources[start : start + count]
         x = torch.stack([square_image(source, channels, size) for source in chunk])  # [K, C, S, S]
         for source, (image, translated, reconstructed) in zip(chunk, translations(model, x, direction, grid), strict=True):
             written.append(write(out / source.name, image, translated, reconstructed, direction))
     return written
+
+
+def images_per_chunk(model, shape: tuple[int, int, int], directions: list[str]) -> int:
+    """How many images of ``shape`` to translate at a time (through each of ``directions`` in
+    turn): CHUNK, or as many as fit in the memory of the model's device; a GankitError when
+    one does not fit."""
+    try:
+        full = translation_memory(model, shape, directions, CHUNK)
+    except Exception:  # an operation the meta device cannot run: no estimate, and translating will tell
+        return CHUNK
+    room = device_memory(model.device)
+    if full <= room[0]:
+        return CHUNK
+    one = translation_memory(model, shape, directions, 1)
+    check_fits(one, f"translating one image of {shape[1]} x {shape[2]} pixels", "lower --size", room)
+    return largest_count(one, full, CHUNK, room[0])
+
+
+def translation_memory(model, shape: tuple[int, int, int], directions: list[str], count: int) -> int:
+    """Peak bytes, beyond the model's weights, of translating ``count`` images of ``shape``
+    through each of ``directions`` in turn, keeping every result (as ``translate_sources``
+    does): measured on the meta device (``gankit.footprint``) with a copy of the model's
+    layers made there, whose weights are counted from their creation and taken off."""
+
+    def translate() -> None:
+        with torch.device(META):
+            layers = type(model)(model.config, model.data_shape)
+        kept = [torch.empty(count, *shape, device=META)]  # [count, C, S, S]
+        for direction in directions:
+            kept.append(layers.translate(kept[-1], direction))
+
+    return peak_memory(translate) - sum(t.nbytes for t in model.state_dict().values())
 
 
 def translate_native(model, sources: list[Source], direction: str, out: Path, grid: bool) -> list[Path]:

@@ -72,6 +72,10 @@ class PatchStream:
         x, y = next(self.stream)
         return random_crops(x, self.patch_size, generator), y
 
+    def empty_batch(self, size: int, device: torch.device) -> tuple[Tensor, Tensor]:
+        x, y = self.stream.empty_batch(size, device)  # whole images, as the real batch before cropping
+        return torch.empty(size, x.shape[1], self.patch_size, self.patch_size, device=device), y
+
     def state_dict(self) -> dict[str, int]:
         return self.stream.state_dict()
 

@@ -110,6 +110,12 @@ class BatchStream:
             self._loader = None
         return x, y  # [B, *shape], [B]
 
+    def empty_batch(self, size: int, device: torch.device) -> tuple[Tensor, Tensor]:
+        """A batch of ``size`` examples shaped as this stream's on ``device``, with no data taken:
+        for measuring a step's memory on the meta device (``gankit.footprint``)."""
+        return (torch.empty(size, *self.data.shape, device=device),  # [size, *shape]
+                torch.empty(size, dtype=torch.long, device=device))  # [size]
+
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.epoch, "position": self.position}
 
@@ -177,6 +183,10 @@ class TwoDomainStream:
     def __next__(self) -> tuple[Tensor, Tensor]:
         (a, _), (b, _) = (next(stream) for stream in self.streams)
         return a, b  # [B, C, H, W] of domain A, [B, C, H, W] of domain B
+
+    def empty_batch(self, size: int, device: torch.device) -> tuple[Tensor, Tensor]:
+        (a, _), (b, _) = (stream.empty_batch(size, device) for stream in self.streams)
+        return a, b
 
     def state_dict(self) -> dict[str, dict[str, int]]:
         return {"a": self.streams[0].state_dict(), "b": self.streams[1].state_dict()}

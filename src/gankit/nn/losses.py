@@ -11,7 +11,8 @@ is the numerically stable form of the log-likelihood terms.
 
 from __future__ import annotations
 
-from typing import Callable
+from contextlib import nullcontext
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -60,12 +61,18 @@ def gradient_penalty(
     graph loses the small gradient norms the penalty is about."""
     critic = eager(critic)
     shape = [x_real.shape[0]] + [1] * (x_real.dim() - 1)
-    with torch.autocast(x_real.device.type, enabled=False):
+    with full_precision(x_real.device):
         alpha = torch.rand(shape, device=x_real.device, dtype=torch.float32)
         x_hat = (alpha * x_real.detach().float() + (1 - alpha) * x_fake.detach().float()).requires_grad_(True)
         scores = critic(x_hat)
         (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
         return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def full_precision(device: torch.device) -> Any:
+    """Autocast switched off on ``device``; nothing to switch off on the meta device, which
+    has no autocast and where ``gankit.footprint`` runs a step to measure its memory."""
+    return nullcontext() if device.type == "meta" else torch.autocast(device.type, enabled=False)
 
 
 def eager(network: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
@@ -78,7 +85,7 @@ def r1_penalty(discriminator: Callable[[Tensor], Tensor], x_real: Tensor) -> Ten
     """||grad_x D(x)||^2 on real data (Mescheder et al. 2018), from its own fp32 forward pass
     (as StyleGAN2's separate regularisation phase), for the same reason as above."""
     discriminator = eager(discriminator)
-    with torch.autocast(x_real.device.type, enabled=False):
+    with full_precision(x_real.device):
         x = x_real.detach().float().requires_grad_(True)
         (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)
         return grad.pow(2).flatten(1).sum(1).mean()

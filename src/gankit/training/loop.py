@@ -15,6 +15,7 @@ precision mode, channels_last, torch.compile and torchrun (DDP; see
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -23,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -38,7 +39,8 @@ from gankit.data.stream import SEED_STRIDE
 from gankit.data.patches import PatchStream, patch_data, patch_shape
 from gankit.errors import GankitError, TrainingInterrupted
 from gankit.files import write_text
-from gankit.memory import check_fits
+from gankit.footprint import META, device_memory, largest_count, on_meta, peak_memory, step_bound
+from gankit.memory import check_fits, human
 from gankit.metrics.evaluator import Evaluator
 from gankit.models import get_model_class
 from gankit.models.base import GANModel
@@ -114,25 +116,94 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def build_model(config: RunConfig, data_shape: tuple[int, ...], *, training: bool = False) -> GANModel:
+def build_model(config: RunConfig, data_shape: tuple[int, ...], meta: GANModel | None = None) -> GANModel:
     """The variant of ``config`` for data of ``data_shape``, once its weights are known to fit in
-    memory (with their gradients and two optimizer moments each when ``training``)."""
+    memory (training's optimizer states and activations are ``check_step_fits``'s); ``meta``,
+    when given, is the same variant built by ``meta_model``."""
+    check_model_fits(config, meta if meta is not None else meta_model(config, data_shape))
+    return get_model_class(config.model_name)(config.model, tuple(data_shape))
+
+
+def meta_model(config: RunConfig, data_shape: tuple[int, ...]) -> GANModel | None:
+    """The variant built on the meta device (``footprint.on_meta``): its layers and shapes
+    without storage, so that a latent_dim of 10^8 is an estimate and a one-line refusal, not
+    the allocator's traceback; None for a variant that cannot be built there."""
     model_class = get_model_class(config.model_name)
-    check_model_fits(model_class, config, tuple(data_shape), copies=4 if training else 1)
-    return model_class(config.model, tuple(data_shape))
-
-
-def check_model_fits(model_class: type[GANModel], config: RunConfig, data_shape: tuple[int, ...], copies: int) -> None:
-    # Built on the meta device first: shapes without storage, so a latent_dim of 10^8 is an
-    # estimate and a one-line refusal, not the allocator's traceback.
     try:
-        with torch.device("meta"):
-            probe = model_class(config.model, data_shape)
+        return on_meta(lambda: model_class(config.model, tuple(data_shape)))
     except (RuntimeError, NotImplementedError, TypeError, ValueError):
-        return  # a variant that cannot be built without storage is simply not estimated
-    count = sum(t.numel() for t in probe.state_dict().values())
-    check_fits(copies * 4 * count, f"a {config.model_name} model with {count:,} parameters",
+        return None  # simply not estimated
+
+
+def check_model_fits(config: RunConfig, meta: GANModel | None) -> None:
+    if meta is None:
+        return
+    count = sum(t.numel() for t in meta.state_dict().values())
+    check_fits(4 * count, f"a {config.model_name} model with {count:,} parameters",
                "lower the model's widths, latent_dim or data.image_size")
+
+
+def step_memory(config: RunConfig, data_shape: tuple[int, ...], stream: Any, precision: Precision,
+                batch_size: int) -> int:
+    """Peak bytes of one training step at ``batch_size``: the variant's own ``train_step``, run
+    once on the meta device (``gankit.footprint``) on a batch of ``stream``'s shapes, counts
+    weights, gradients, optimizer states and activations, with nothing allocated."""
+    model_class = get_model_class(config.model_name)
+    trainable = []
+
+    def one_step() -> None:
+        with torch.device(META):
+            model = model_class(config.model, data_shape)
+        trainable.append(sum(p.nbytes for p in model.parameters() if p.requires_grad))
+        model.prepare_training()  # no loss scaler: on values it cannot read it would skip the optimizer step
+        model.train_step(stream.empty_batch(batch_size, META), 0)
+
+    peak = peak_memory(one_step)  # in fp32: autocast does not apply on the meta device
+    # Under autocast a step keeps a half-precision copy of each weight it casts, and its
+    # activations take no more than in fp32: measured on the CPU under bf16 for every variant,
+    # at most half the trainable weights' bytes above the fp32 count (tests/test_footprint.py).
+    return peak + (trainable[0] // 2 if precision.dtype is not None else 0)
+
+
+# The dry run is skipped when the step's bound fits in this share of the memory available:
+# then the step certainly fits.
+OBVIOUSLY_FITS = 0.25
+
+
+def check_step_fits(config: RunConfig, data_shape: tuple[int, ...], stream: Any, device: torch.device,
+                    precision: Precision, meta: GANModel | None) -> None:
+    """A GankitError before the first step when one training step would not fit in ``device``'s
+    memory; ``meta`` is the variant built by ``meta_model``, for the bound that spares the dry
+    run of a step that obviously fits."""
+    room = device_memory(device)
+    available = room[0]
+
+    def needed_at(batch_size: int) -> int:
+        return step_memory(config, data_shape, stream, precision, batch_size)
+
+    bound = None if meta is None else step_bound(meta, stream.empty_batch(1, META), config.train.batch_size)
+    if bound is not None and bound <= OBVIOUSLY_FITS * available:
+        return  # it certainly fits
+    try:
+        full = needed_at(config.train.batch_size)
+    except Exception:  # an operation the meta device cannot run: no estimate, and the real step will tell
+        return
+    if full > available:
+        shape = "x".join(map(str, data_shape))
+        check_fits(full, f"training {config.model_name} at batch size {config.train.batch_size} on {shape} examples",
+                   smaller_step_hint(config, len(data_shape) == 3, needed_at, full, available), room)
+
+
+def smaller_step_hint(config: RunConfig, images: bool, needed_at: Callable[[int], int], needed: int,
+                      available: int) -> str:
+    """What to lower when a step does not fit: the batch size that would, or else the sizes."""
+    widths = ", ".join(f"model.{f.name}" for f in dataclasses.fields(config.model) if f.name.endswith("width"))
+    sizes = f"data.image_size or the networks' widths ({widths})" if images else f"the networks' widths ({widths})"
+    batch_size = config.train.batch_size
+    one = needed_at(1) if batch_size > 1 else needed
+    if one > available:
+        return f"even a batch of 1 needs about {human(one)}; lower {sizes}"
+    return f"lower train.batch_size to {largest_count(one, needed, batch_size, available)} or less, or {sizes}"
 
 
 class _StopSignals:
@@ -258,16 +329,9 @@ class Trainer:
         # refused now, not after the whole budget is spent.
         Evaluator.sample_count(self.data, train.eval_samples)
         patch_size = self.config.data.patch_size
-        self.model = build_model(self.config, patch_shape(self.data.shape, patch_size), training=True).to(self.device)
-        # Generated patches are compared with real patches (one fixed crop per image).
-        self.eval_data = self.data if patch_size is None else patch_data(self.data, patch_size, train.seed)
-        if train.channels_last and self.model.is_image_model:
-            self.model.to(memory_format=torch.channels_last)
-        self.model.run_config = self.config
-        self.precision = Precision(train.precision, self.device)
-        self.model.prepare_training(self.precision.grad_scalers)
-        # A disk too full for one checkpoint is known now, not after hours of training.
-        check_free_space(self.checkpoint_dir, estimated_size(self.model))
+        shape = patch_shape(self.data.shape, patch_size)
+        # The stream takes no random numbers when it is made: made before the model, it gives the
+        # step's estimate its batches' shapes, and the model's initial weights stay the seed's.
         self.stream = make_stream(
             self.data,
             train.batch_size,
@@ -279,6 +343,19 @@ class Trainer:
         )
         if patch_size is not None:
             self.stream = PatchStream(self.stream, patch_size, train.seed)
+        self.precision = Precision(train.precision, self.device)
+        meta = meta_model(self.config, shape)
+        if not self.dist.enabled:  # under torchrun, meta tensors must not reach the collectives a step calls
+            check_step_fits(self.config, shape, self.stream, self.device, self.precision, meta)
+        self.model = build_model(self.config, shape, meta).to(self.device)
+        # Generated patches are compared with real patches (one fixed crop per image).
+        self.eval_data = self.data if patch_size is None else patch_data(self.data, patch_size, train.seed)
+        if train.channels_last and self.model.is_image_model:
+            self.model.to(memory_format=torch.channels_last)
+        self.model.run_config = self.config
+        self.model.prepare_training(self.precision.grad_scalers)
+        # A disk too full for one checkpoint is known now, not after hours of training.
+        check_free_space(self.checkpoint_dir, estimated_size(self.model))
         self.step = 0
         self.elapsed = 0.0
         self.nan_rollbacks = 0

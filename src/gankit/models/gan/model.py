@@ -15,6 +15,7 @@ Lin et al. 2018) D judges packs of m real or m generated examples
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
@@ -98,7 +99,7 @@ def build_networks(config: GANFamilyConfig, data_shape: tuple[int, ...]):
     if network == "auto":
         network = "dcgan" if len(data_shape) == 3 else "mlp"
     if network == "mlp":
-        features = int(torch.tensor(data_shape).prod())
+        features = math.prod(data_shape)
         generator = MLP(config.latent_dim, features, config.mlp_width, config.mlp_depth, "relu")
         discriminator = MLP(features * config.pack, 1, config.mlp_width, config.mlp_depth, "leaky_relu")
         return _Reshape(generator, data_shape), _Flatten(discriminator)
