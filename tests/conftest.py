@@ -110,6 +110,10 @@ def deploy_run(tmp_path_factory):
         "ganomaly@map_top_k": detector + ["model.image_score=map_top_k", "model.top_k=0.05"],
         **{f"ganomaly@tiled-{how}": detector + ["data.image_size=32", "data.patch_size=16", f"model.image_score={how}",
                                                "model.top_k=0.05"] for how in ("detector", "map_max", "map_top_k")},
+        # Maps smoothed before the image score is taken (model.map_sigma), whole and tiled.
+        "ganomaly@smoothed": detector + ["model.image_score=map_top_k", "model.top_k=0.05", "model.map_sigma=1.5"],
+        "ganomaly@tiled-smoothed": detector + ["data.image_size=32", "data.patch_size=16", "model.image_score=map_max",
+                                               "model.map_sigma=2"],
     }
 
     def run(name: str) -> Path:

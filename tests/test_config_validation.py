@@ -45,6 +45,8 @@ CASES = [
     ("ganomaly", "model.tile_stride=0", "model.tile_stride must be > 0"),
     ("ganomaly", "model.image_score=mean", "model.image_score must be one of detector, map_max, map_top_k"),
     ("egbad", "model.top_k=0", r"model.top_k must be in \(0, 1\]"),
+    ("ganomaly", "model.map_sigma=-1", "model.map_sigma must be >= 0"),
+    ("alad", "model.map_sigma=.nan", "model.map_sigma must be a finite number"),
     ("fanogan", "model.lr_encoder=0", "model.lr_encoder must be > 0"),
     ("fanogan", "model.betas_encoder=[0.5,1]", "model.betas_encoder must be two numbers"),
     ("anogan", "model.lr_g=-1", "model.lr_g must be > 0"),

@@ -16,9 +16,15 @@ with a Hann window instead of a plain average, so a tile's edge, where
 reconstructions are worst, weighs nearly nothing and the stitched map has no
 seams. At the default stride (half a tile) Hann windows sum to exactly one.
 
+The final map (stitched, or the whole image's) may be smoothed by a Gaussian before the image
+score is taken from it (``map_sigma``, as anomalib post-processes its maps): a residual map of a
+textured surface is dominated by pixel-sized texture, while defects are blobs and lines several
+pixels wide.
+
     tiler = Tiler(patch_size=64, stride=32)
     scores, maps, reconstructions = tiler.score(model.anomaly_score, x, batch_size=256)  # x [N, C, H, W]
-    raw = image_scores(scores, maps, "map_top_k", top_k=0.01)    # [N]: mean of each map's top 1% of pixels
+    raw, maps = final_scores(scores, maps, "map_top_k", top_k=0.01, map_sigma=4)  # [N]: mean of the top 1%
+                                                                                  # of each smoothed map
     p = normalized(raw, raw_threshold, scale)                     # [N] in (0, 1); >= 0.5: anomalous
 """
 
@@ -31,6 +37,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torchvision.transforms.v2.functional import gaussian_blur
 
 from gankit.capabilities import AnomalyOutput
 from gankit.errors import GankitError
@@ -109,6 +116,28 @@ class Tiler:
         if reconstructions is not None:
             reconstructions = (reconstructions / weight)[inside]
         return scores, maps.contiguous(), None if reconstructions is None else reconstructions.contiguous()
+
+
+def smoothed(maps: Tensor, sigma: float) -> Tensor:
+    """maps [N, 1, H, W] blurred by a Gaussian of ``sigma`` px, reflected at the borders (so a
+    defect at the edge keeps its height); sigma 0: the maps themselves, untouched."""
+    if sigma == 0:
+        return maps
+    # Three sigmas each side; reflection needs fewer than H (W) px, and the kernel is normalised,
+    # so a cut one is still an average.
+    half = math.ceil(3 * sigma)
+    height, width = maps.shape[-2:]
+    size = [2 * min(half, width - 1) + 1, 2 * min(half, height - 1) + 1]  # [x, y], as torchvision takes it
+    return gaussian_blur(maps, size, [sigma, sigma])
+
+
+def final_scores(
+    scores: Tensor, maps: Tensor, how: ImageScore, top_k: float = 0.01, map_sigma: float = 0.0
+) -> tuple[Tensor, Tensor]:
+    """(image scores [N], final maps [N, 1, H, W]) from the detector's (tile) scores [N] and its full-size
+    maps: the maps smoothed by ``map_sigma`` px, the image score taken from them (``image_scores``)."""
+    maps = smoothed(maps, map_sigma)
+    return image_scores(scores, maps, how, top_k), maps
 
 
 def image_scores(scores: Tensor, maps: Tensor, how: ImageScore, top_k: float = 0.01) -> Tensor:

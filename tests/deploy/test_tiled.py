@@ -1,6 +1,7 @@
 """What you trained is what you serve, for detectors trained on patches: the exported file scores
 16 px tiles, and gankit.deploy (and gankit serve) cut 32 px images into tiles, stitch the maps and
-decide exactly as ``model.score_dataset`` (so ``gankit score``) does, for every image score."""
+decide exactly as ``model.score_dataset`` (so ``gankit score``) does, for every image score, with
+and without smoothed maps (``model.map_sigma``)."""
 
 import base64
 import io
@@ -22,6 +23,7 @@ pytest.importorskip("onnxscript")
 
 TOLERANCE = 1e-4
 IMAGE_SCORES = ["detector", "map_max", "map_top_k"]
+TILED_RUNS = [f"ganomaly@tiled-{how}" for how in IMAGE_SCORES] + ["ganomaly@tiled-smoothed"]  # tests/conftest.py
 
 
 def assert_scored_alike(out, model, x):
@@ -35,9 +37,8 @@ def assert_scored_alike(out, model, x):
     assert (out["decision"] == (normalized >= 0.5).numpy()).all()
 
 
-@pytest.mark.parametrize("image_score", IMAGE_SCORES)
-def test_a_tiled_detector_scores_as_gankit_score(image_score, deploy_run, export_of):
-    name = f"ganomaly@tiled-{image_score}"
+@pytest.mark.parametrize("name", TILED_RUNS)
+def test_a_tiled_detector_scores_as_gankit_score(name, deploy_run, export_of):
     model = gankit.load(deploy_run(name))
     test = load_anomaly(model.run_config.data, "test")
     x = torch.cat([test.data.x[~test.is_anomaly][:30], test.data.x[test.is_anomaly][:30]])  # [60, 1, 32, 32]
@@ -50,24 +51,26 @@ def test_a_tiled_detector_scores_as_gankit_score(image_score, deploy_run, export
     assert np.abs(fewer["raw_score"] - out["raw_score"][:4]).max() <= TOLERANCE
 
 
-def test_a_detector_with_a_map_image_score_decides_as_gankit_score(deploy_run, export_of):
-    model = gankit.load(deploy_run("ganomaly@map_top_k"))
+@pytest.mark.parametrize("name", ["ganomaly@map_top_k", "ganomaly@smoothed"])
+def test_a_detector_with_a_map_image_score_decides_as_gankit_score(name, deploy_run, export_of):
+    model = gankit.load(deploy_run(name))
     x = load_anomaly(model.run_config.data, "test").data.x[:60]  # [60, 1, 16, 16]: no tiles
-    exported = load(export_of("ganomaly@map_top_k")[0])
+    exported = load(export_of(name)[0])
     assert exported.tiler is None
     assert_scored_alike(exported.score(x.numpy()), model, x)
 
 
 def test_the_sidecar_says_how_the_file_scores(deploy_run, export_of):
     tiled = json.loads(sidecar_path(export_of("ganomaly@tiled-map_top_k")[0]).read_text())
-    assert tiled["scoring"] == {"image_size": 32, "resize": "crop", "patch_size": 16, "tile_stride": 8, "image_score": "map_top_k",
-                                "top_k": 0.05, "tile_batch": 256}
+    assert tiled["scoring"] == {"image_size": 32, "resize": "crop", "patch_size": 16, "tile_stride": 8, "map_sigma": 0.0,
+                                "image_score": "map_top_k", "top_k": 0.05, "tile_batch": 256}
     assert tiled["data_shape"] == [1, 16, 16] and tiled["inputs"]["x"]["shape"] == ["N", 1, 16, 16]
     assert "tiles of 16 px of images brought to 32 px" in tiled["inputs"]["x"]["meaning"]
     assert list(tiled["outputs"]) == ["tile_score", "map", "reconstruction"]
     whole = json.loads(sidecar_path(export_of("ganomaly@map_top_k")[0]).read_text())
     assert whole["scoring"]["image_size"] == 16 and whole["scoring"]["tile_stride"] is None
     assert list(whole["outputs"]) == ["raw_score", "score", "decision", "map", "reconstruction"]
+    assert json.loads(sidecar_path(export_of("ganomaly@tiled-smoothed")[0]).read_text())["scoring"]["map_sigma"] == 2.0
 
 
 def write_pngs(folder, x):
@@ -137,3 +140,12 @@ def test_a_defect_folder_run_is_served_as_gankit_score_reads_it(tmp_path):
     for row in scored:
         mine = served[Path(row["name"]).parent.name + "/" + Path(row["name"]).stem]
         assert abs(mine["score"] - row["score"]) <= TOLERANCE and mine["decision"] == row["decision"], (row, mine)
+
+
+def test_a_sidecar_from_before_map_sigma_scores_unsmoothed(deploy_run, export_of):
+    exported = load(export_of("ganomaly@tiled-map_max")[0])
+    x = load_anomaly(gankit.load(deploy_run("ganomaly@tiled-map_max")).run_config.data, "test").data.x[:4].numpy()
+    now = exported.score(x)
+    del exported.info["scoring"]["map_sigma"]  # as gankit export wrote it before the setting existed
+    before = exported.score(x)
+    assert all(np.array_equal(now[name], before[name]) for name in now)

@@ -42,7 +42,7 @@ RUNNERS = {"onnx": run_onnx, "torchscript": run_torchscript}
 def eager(model, inputs, direction=None):
     """What the model's own API computes for these inputs (not the exported wrapper)."""
     if "anomaly_score" in model.capabilities():
-        out = model.anomaly_score(inputs["x"])
+        out = model.score_dataset(inputs["x"])  # the image score and smoothing of the run
         score = model.normalize(out.scores)
         return [out.scores, score, score >= 0.5, out.maps, out.reconstructions]
     if direction is not None:
@@ -61,7 +61,7 @@ def inputs_for(sidecar):
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
-@pytest.mark.parametrize("variant", ["gan", "stylegan", "cyclegan", "ganomaly", *SLOW_DETECTORS])
+@pytest.mark.parametrize("variant", ["gan", "stylegan", "cyclegan", "ganomaly", "ganomaly@smoothed", *SLOW_DETECTORS])
 def test_exported_job_matches_the_eager_model(variant, fmt, deploy_run, export_of):
     model = gankit.load(deploy_run(variant))
     paths = export_of(variant, fmt)
@@ -80,7 +80,7 @@ def test_exported_job_matches_the_eager_model(variant, fmt, deploy_run, export_o
                 assert np.abs(a - b).max() <= TOLERANCE, f"{variant} {name}: {np.abs(a - b).max()}"
 
 
-@pytest.mark.parametrize("variant", ["ganomaly", "ganomaly@map_top_k", *SLOW_DETECTORS])
+@pytest.mark.parametrize("variant", ["ganomaly", "ganomaly@map_top_k", "ganomaly@smoothed", *SLOW_DETECTORS])
 def test_exported_detector_scores_a_test_set_like_gankit_score(variant, deploy_run, export_of):
     model = gankit.load(deploy_run(variant))
     test = load_anomaly(model.run_config.data, "test")

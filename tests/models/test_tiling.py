@@ -12,7 +12,7 @@ from gankit.errors import GankitError
 from gankit.metrics.anomaly import image_metrics
 from gankit.models import get_model_class
 from gankit.models.detector import AnomalyOutput
-from gankit.detection import Tiler, hann_window, image_scores
+from gankit.detection import Tiler, final_scores, hann_window, image_scores, smoothed
 
 DETECTORS = ["anogan", "egbad", "ganomaly", "fanogan"]
 
@@ -67,6 +67,47 @@ def test_image_scores():
     assert image_scores(torch.tensor([7.0]), maps, "detector").item() == 7.0
     assert image_scores(torch.tensor([7.0]), maps, "map_max").item() == 99.0
     assert image_scores(torch.tensor([7.0]), maps, "map_top_k", top_k=0.05).item() == 97.0  # mean of 95..99
+
+
+def test_no_smoothing_leaves_maps_and_scores_as_they_were():
+    maps, scores = torch.rand(3, 1, 10, 12), torch.rand(3)
+    for how in ("detector", "map_max", "map_top_k"):
+        raw, final = final_scores(scores, maps, how, top_k=0.05)
+        assert final is maps and torch.equal(raw, image_scores(scores, maps, how, top_k=0.05))
+
+
+def test_smoothing_spreads_a_hot_pixel_and_lowers_its_peak():
+    maps = torch.zeros(1, 1, 32, 32)
+    maps[0, 0, 12, 20] = 1.0
+    raw, final = final_scores(torch.zeros(1), maps, "map_max", map_sigma=2.0)
+    assert divmod(final.argmax().item(), 32) == (12, 20)  # still where it was
+    assert raw.item() == final.max().item() < 0.05  # 1 / (2 pi sigma^2) = 0.04 of the pixel left at the peak
+    assert (final[0, 0, 12, 14:27] > 0).all() and final[0, 0, 12, 23] > final[0, 0, 12, 26] > 0  # spread, falling off
+    torch.testing.assert_close(final.sum(), torch.tensor(1.0))  # the mass is kept, away from the borders
+
+
+def test_smoothing_keeps_a_constant_map_and_takes_sigmas_wider_than_the_map():
+    flat = torch.full((2, 1, 6, 9), 0.3)
+    torch.testing.assert_close(smoothed(flat, 10.0), flat)  # the kernel is cut to fit; still an average
+    corner = torch.zeros(1, 1, 6, 9)
+    corner[0, 0, 0, 0] = 1.0
+    assert smoothed(corner, 1.0).argmax().item() == 0  # reflected at the border: an edge defect stays at the edge
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (24, 40)], ids=["whole", "tiled"])
+def test_score_dataset_smooths_the_full_size_map_before_the_image_score(shape):
+    cls = get_model_class("ganomaly")
+    settings = dict(latent_dim=4, g_width=4, d_width=4, image_score="map_max", tile_stride=8)
+    plain = cls(cls.Config(**settings), (1, 16, 16))
+    model = cls(cls.Config(**settings, map_sigma=1.5), (1, 16, 16))
+    model.load_state_dict(plain.state_dict())
+    x = torch.rand(3, 1, *shape) * 2 - 1
+    expected = smoothed(plain.score_dataset(x).maps, 1.5)  # smoothed once stitched, not tile by tile
+    out = model.score_dataset(x)
+    torch.testing.assert_close(out.maps, expected, rtol=0, atol=0)
+    torch.testing.assert_close(out.scores, expected.flatten(1).amax(1), rtol=0, atol=0)
+    model.calibrate(x)  # calibration takes the same smoothed scores
+    torch.testing.assert_close(model.calibration_scores, out.scores.sort().values, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("name", DETECTORS)

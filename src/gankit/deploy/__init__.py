@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from gankit.capabilities import AnomalyOutput
-from gankit.detection import Tiler, image_scores, normalized
+from gankit.detection import Tiler, final_scores, normalized
 from gankit.errors import GankitError
 
 JOBS = ("score", "sample", "translate")
@@ -91,7 +91,8 @@ class Exported:
             return AnomalyOutput(*(torch.from_numpy(out[name]) for name in ("tile_score", "map", "reconstruction")))
 
         tile_scores, maps, reconstructions = self.tiler.score(score_tiles, x, scoring["tile_batch"])
-        raw = image_scores(tile_scores, maps, scoring["image_score"], scoring["top_k"])
+        sigma = scoring.get("map_sigma", 0.0)  # files exported before map_sigma existed smoothed nothing
+        raw, maps = final_scores(tile_scores, maps, scoring["image_score"], scoring["top_k"], sigma)
         score = normalized(raw, calibration["raw_threshold"], calibration["scale"])
         return {"raw_score": raw.numpy(), "score": score.numpy(), "decision": (score >= calibration["threshold"]).numpy(),
                 "map": maps.numpy(), "reconstruction": reconstructions.numpy()}

@@ -6,8 +6,8 @@ tracked mean w and one fixed draw of the noise maps baked in (and each nearest 2
 upsampling + 3x3 conv recorded as one equivalent transposed conv, 2.25x fewer
 multiply-adds: ``UpsampledConv``); CycleGAN has one job
 per direction; detectors map images to (raw score, normalised score, decision, map,
-reconstruction) with the run's calibration and image score (``model.image_score``) stored
-as constants. A detector that scores larger images by tiles (trained on patches) is
+reconstruction) with the run's calibration, map smoothing (``model.map_sigma``) and image
+score (``model.image_score``) stored as constants. A detector that scores larger images by tiles (trained on patches) is
 exported as what it runs on each tile, (tile score, map, reconstruction); ``gankit.deploy``
 tiles, stitches and decides with ``gankit.detection``, as ``model.score_dataset`` does, by
 the sidecar's ``scoring`` facts. AnoGAN is refused: its score is a gradient-based latent
@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from gankit.config import DataConfig
 from gankit.data.kinds import FolderProtocolSpec
 from gankit.data.specs import resolve_spec
-from gankit.detection import Tiler, image_scores, normalized
+from gankit.detection import Tiler, final_scores, normalized
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
 
@@ -125,13 +125,14 @@ class StyleSampler(nn.Module):
 
 class Detector(nn.Module):
     """Images [N, C, H, W] at the networks' size -> (raw score [N], normalised score [N], decision [N],
-    map [N, 1, H, W], reconstruction [N, C, H, W]), with the run's calibration and image score as
-    constants: the raw score is ``model.score_dataset``'s, of which the calibration was taken."""
+    map [N, 1, H, W], reconstruction [N, C, H, W]), with the run's calibration, map smoothing and image
+    score as constants: the raw score and map are ``model.score_dataset``'s, of which the calibration
+    was taken."""
 
     def __init__(self, model: GANModel, threshold: float) -> None:
         super().__init__()
         self.model = model
-        self.image_score, self.top_k = model.config.image_score, model.config.top_k
+        self.image_score, self.top_k, self.map_sigma = model.config.image_score, model.config.top_k, model.config.map_sigma
         raw_threshold, scale = model.normalization()
         self.register_buffer("raw_threshold", torch.tensor(raw_threshold))
         self.register_buffer("scale", torch.tensor(scale))
@@ -139,9 +140,9 @@ class Detector(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         output = self.model.anomaly_score(x)
-        raw = image_scores(output.scores, output.maps, self.image_score, self.top_k)
+        raw, maps = final_scores(output.scores, output.maps, self.image_score, self.top_k, self.map_sigma)
         score = normalized(raw, self.raw_threshold, self.scale)
-        return raw, score, score >= self.threshold, output.maps, output.reconstructions
+        return raw, score, score >= self.threshold, maps, output.reconstructions
 
 
 class TileScorer(nn.Module):
@@ -163,7 +164,8 @@ DETECTOR_OUTPUTS = {
                   "meaning": "the image score (sidecar scoring.image_score), higher = more anomalous"},
     "score": {"shape": ["N"], "dtype": "float32", "meaning": "sigmoid((raw_score - raw_threshold) / scale), in (0, 1)"},
     "decision": {"shape": ["N"], "dtype": "bool", "meaning": "score >= threshold: anomalous"},
-    "map": {"shape": ["N", 1, "H", "W"], "dtype": "float32", "meaning": "per-pixel anomaly |x - reconstruction|"},
+    "map": {"shape": ["N", 1, "H", "W"], "dtype": "float32",
+            "meaning": "per-pixel anomaly |x - reconstruction|, smoothed by a Gaussian of scoring.map_sigma px"},
     "reconstruction": {"shape": ["N", "C", "H", "W"], "dtype": "float32", "meaning": "the normal image that explains x"},
 }
 TILE_OUTPUTS = {
@@ -178,14 +180,15 @@ def scoring_facts(model: GANModel) -> dict[str, Any]:
     set's own size, read from its calibration part, when that is not set) and how a file is brought
     to it (the anomaly-detection folders resize the whole image, other data the shorter side and
     crop the centre), the patch size the networks were trained on, the tiles' stride when the
-    images are larger than the networks' input, the image score and the tiles per call."""
+    images are larger than the networks' input, the map smoothing, the image score and the tiles per call."""
     data, config = model.run_config.data, model.config
     size = model.data_shape[-1] if data.patch_size is None else data.image_size or calibration_size(data)
     tiled = size != model.data_shape[-1]
     return {"image_size": size, "resize": "whole" if isinstance(resolve_spec(data), FolderProtocolSpec) else "crop",
             "patch_size": data.patch_size,
             "tile_stride": Tiler(model.data_shape[-1], config.tile_stride).stride if tiled else None,
-            "image_score": config.image_score, "top_k": config.top_k, "tile_batch": config.score_batch_size}
+            "map_sigma": config.map_sigma, "image_score": config.image_score, "top_k": config.top_k,
+            "tile_batch": config.score_batch_size}
 
 
 def calibration_size(data: DataConfig) -> int:

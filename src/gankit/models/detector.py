@@ -27,9 +27,9 @@ import torch
 from torch import Tensor
 
 from gankit.capabilities import AnomalyOutput, AnomalyScorer, FinishesTraining, Reconstructor, TrainEndContext
-from gankit.config import OPEN_FRACTION, POSITIVE, Range, Settings, setting
+from gankit.config import NON_NEGATIVE, OPEN_FRACTION, POSITIVE, Range, Settings, setting
 from gankit.data.images import model_images
-from gankit.detection import ImageScore, Tiler, image_scores, normalized
+from gankit.detection import ImageScore, Tiler, final_scores, normalized
 from gankit.errors import GankitError, note
 from gankit.files import write_text
 from gankit.models.base import GANModel
@@ -47,6 +47,10 @@ class DetectorConfig(Settings):
     # top_k largest fraction of pixels.
     image_score: ImageScore = "detector"
     top_k: float = setting(0.01, Range(0, 1, low_inclusive=False))
+    # Sigma in px of the Gaussian that smooths the full-size map (stitched, or the whole image's)
+    # before the image score is taken from it; 0: no smoothing. Residuals of textured surfaces are
+    # dominated by pixel-sized texture, defects are several px wide (anomalib smooths with 4).
+    map_sigma: float = setting(0.0, NON_NEGATIVE)
     threshold_quantile: float = setting(0.99, OPEN_FRACTION)  # default threshold: this quantile of held-out normal scores
     score_batch_size: int = setting(256, POSITIVE)  # images per anomaly_score call when scoring a data set
     # Held-out normal images scored at the end of training (a fixed random subset when there
@@ -108,7 +112,7 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
     def score_dataset(self, x: Tensor, batch_size: int | None = None) -> AnomalyOutput:
         """anomaly_score over ``x`` [N, C, H, W] (any device, or a numpy array) in batches; results on the CPU.
         Images larger than the networks' input are scored by overlapping tiles (``gankit.detection``);
-        the image score is ``config.image_score``."""
+        the maps are smoothed by ``config.map_sigma`` and the image score is ``config.image_score``."""
         x = model_images(x, self.data_shape[0], None, "score_dataset")
         batch_size = batch_size or self.config.score_batch_size
         if x.shape[-2:] == self.data_shape[-2:]:
@@ -118,7 +122,8 @@ class AnomalyDetector(GANModel, AnomalyScorer, FinishesTraining):
         else:
             tiler = Tiler(self.data_shape[-1], self.config.tile_stride)
             output = AnomalyOutput(*tiler.score(self.anomaly_score, x.cpu(), batch_size, self.device))
-        output.scores = image_scores(output.scores, output.maps, self.config.image_score, self.config.top_k)
+        config = self.config
+        output.scores, output.maps = final_scores(output.scores, output.maps, config.image_score, config.top_k, config.map_sigma)
         return output
 
     # --- calibration and normalisation ---------------------------------------------------------
