@@ -43,8 +43,11 @@ class Sampler(ABC):
     sample_options: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
-    def sample(self, n: int, *, generator: torch.Generator | None = None, **options: Any) -> Tensor:
-        """n examples; seeded by ``generator`` (drawn on the CPU, so the same on every device)."""
+    def sample(self, n: int, *, generator: torch.Generator | None = None, per_pass: int | None = None,
+               **options: Any) -> Tensor:
+        """n examples; seeded by ``generator`` (drawn on the CPU, so the same on every device). The
+        random draws are made for all n first, then the generator runs on at most ``per_pass`` at a
+        time (all n when None), so the examples do not depend on ``per_pass``."""
 
 
 class Translator(ABC):
@@ -115,13 +118,15 @@ class LatentGenerator(Sampler):
         """Latents [N, ...] -> examples [N, *data_shape], differentiable in the latents (no
         no_grad, no clamping); the caller chooses train or eval mode."""
 
-    def sample(self, n: int, *, generator: torch.Generator | None = None, **options: Any) -> Tensor:
+    def sample(self, n: int, *, generator: torch.Generator | None = None, per_pass: int | None = None,
+               **options: Any) -> Tensor:
         """n examples from prior latents, in eval mode (batch norm uses running statistics)."""
         was_training = self.training
         self.eval()
         try:
             with torch.no_grad():
-                return self.generate(self.draw_latents(n, "z", generator), "z")
+                latents = self.draw_latents(n, "z", generator)
+                return torch.cat([self.generate(part, "z") for part in latents.split(per_pass or n)])
         finally:
             self.train(was_training)
 

@@ -50,7 +50,7 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 from torch.utils._pytree import tree_leaves
 
-from gankit.memory import available_memory
+from gankit.memory import available_memory, check_fits
 
 META = torch.device("meta")
 T = TypeVar("T")
@@ -214,3 +214,34 @@ def largest_count(one: int, full: int, count: int, available: int) -> int:
         return count
     per_example = (full - one) / (count - 1)
     return max(1, min(count, 1 + int((available - one) // per_example)))
+
+
+def examples_per_pass(memory: Callable[[int], int], count: int, device: torch.device, one: str, hint: str) -> int:
+    """How many examples to process at a time on ``device``, ``count`` at most, where
+    ``memory(k)`` is the peak bytes of processing ``k`` at once (a dry run on the meta
+    device): ``count`` when they fit, or when the dry run fails (an operation the meta device
+    cannot run: no estimate, and the real run will tell); else as many as fit. A GankitError
+    ("``one``: about N of memory needed; ...; ``hint``") when even one does not fit."""
+    try:
+        full = memory(count)
+    except Exception:
+        return count
+    room = device_memory(device)
+    if full <= room[0]:
+        return count
+    single = memory(1)
+    check_fits(single, one, hint, room)
+    return largest_count(single, full, count, room[0])
+
+
+def work_memory(model: nn.Module, work: Callable[[nn.Module], Any]) -> int:
+    """Peak bytes, beyond ``model``'s weights, of ``work(layers)``, where ``layers`` is a copy of
+    ``model``'s layers made on the meta device (``type(model)(model.config, model.data_shape)``)
+    whose weights are counted from their creation and taken off (a translation, a sampling)."""
+
+    def run() -> None:
+        with torch.device(META):
+            layers = type(model)(model.config, model.data_shape)
+        work(layers)
+
+    return peak_memory(run) - sum(t.nbytes for t in model.state_dict().values())

@@ -2,7 +2,10 @@
 
 A grid must be drawn in memory, so its size is checked against the machine's memory
 first; an ``.npy`` array or a folder of PNGs streams: a million samples are drawn
-``BATCH`` at a time and written as they come, never held as one tensor.
+``BATCH`` at a time and written as they come, never held as one tensor. Each batch's
+latents are drawn at once (so a seed gives the same samples whatever the memory), and the
+generator runs on as many of them at a time as fit in its device's memory, measured on
+the meta device as ``gankit translate`` measures its chunks.
 
     check_sample_request(model_shape, 1_000_000, "npy", Path("samples.npy"))
     write_samples(model, 1_000_000, "npy", Path("samples.npy"), seed=0)
@@ -18,6 +21,7 @@ import torch
 
 from gankit.errors import GankitError
 from gankit.files import atomic_write
+from gankit.footprint import examples_per_pass, work_memory
 from gankit.memory import check_disk, check_fits
 
 BATCH = 256  # samples drawn at a time when streaming
@@ -42,10 +46,11 @@ def write_samples(model, n: int, fmt: str, out: Path, *, seed: int, options: dic
     from gankit.report.plots import save_image_grid, save_samples
 
     generator = torch.Generator().manual_seed(seed)
+    per_pass = samples_per_pass(model, min(BATCH, n), options)
 
     def batches():
         for start in range(0, n, BATCH):
-            yield model.sample(min(BATCH, n - start), generator=generator, **options).cpu()
+            yield model.sample(min(BATCH, n - start), generator=generator, per_pass=per_pass, **options).cpu()
 
     if fmt == "png":
         samples = torch.cat(list(batches()))
@@ -69,3 +74,17 @@ def write_samples(model, n: int, fmt: str, out: Path, *, seed: int, options: dic
             save_image_grid(image[None], out / f"{index:06d}.png", nrow=1, min_size=0)  # native size
             index += 1
     return out
+
+
+def samples_per_pass(model, count: int, options: dict) -> int:
+    """How many samples the generator makes at a time: ``count``, or as many as fit in the memory
+    of the model's device; a GankitError when one does not fit."""
+    what = f"drawing one sample of {' x '.join(map(str, model.data_shape))}"
+    return examples_per_pass(lambda k: sampling_memory(model, k, options), count, model.device, what,
+                             "use a machine or device with more memory")
+
+
+def sampling_memory(model, count: int, options: dict) -> int:
+    """Peak bytes, beyond the model's weights, of ``model.sample(count)``, measured on the meta
+    device (``gankit.footprint``)."""
+    return work_memory(model, lambda layers: layers.sample(count, **options))

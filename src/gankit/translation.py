@@ -37,7 +37,7 @@ from gankit.data.images import (
 from gankit.data.specs import load_data
 from gankit.data.unpaired import domain_configs, split_parts
 from gankit.errors import GankitError, note
-from gankit.footprint import META, device_memory, largest_count, peak_memory
+from gankit.footprint import META, examples_per_pass, work_memory
 from gankit.memory import check_fits
 from gankit.report.plots import save_image_grid
 
@@ -205,32 +205,21 @@ def images_per_chunk(model, shape: tuple[int, int, int], directions: list[str]) 
     """How many images of ``shape`` to translate at a time (through each of ``directions`` in
     turn): CHUNK, or as many as fit in the memory of the model's device; a GankitError when
     one does not fit."""
-    try:
-        full = translation_memory(model, shape, directions, CHUNK)
-    except Exception:  # an operation the meta device cannot run: no estimate, and translating will tell
-        return CHUNK
-    room = device_memory(model.device)
-    if full <= room[0]:
-        return CHUNK
-    one = translation_memory(model, shape, directions, 1)
-    check_fits(one, f"translating one image of {shape[1]} x {shape[2]} pixels", "lower --size", room)
-    return largest_count(one, full, CHUNK, room[0])
+    return examples_per_pass(lambda count: translation_memory(model, shape, directions, count), CHUNK, model.device,
+                             f"translating one image of {shape[1]} x {shape[2]} pixels", "lower --size")
 
 
 def translation_memory(model, shape: tuple[int, int, int], directions: list[str], count: int) -> int:
     """Peak bytes, beyond the model's weights, of translating ``count`` images of ``shape``
     through each of ``directions`` in turn, keeping every result (as ``translate_sources``
-    does): measured on the meta device (``gankit.footprint``) with a copy of the model's
-    layers made there, whose weights are counted from their creation and taken off."""
+    does), measured on the meta device (``gankit.footprint``)."""
 
-    def translate() -> None:
-        with torch.device(META):
-            layers = type(model)(model.config, model.data_shape)
+    def translate(layers) -> None:
         kept = [torch.empty(count, *shape, device=META)]  # [count, C, S, S]
         for direction in directions:
             kept.append(layers.translate(kept[-1], direction))
 
-    return peak_memory(translate) - sum(t.nbytes for t in model.state_dict().values())
+    return work_memory(model, translate)
 
 
 def translate_native(model, sources: list[Source], direction: str, out: Path, grid: bool) -> list[Path]:

@@ -145,12 +145,17 @@ class StyleGAN(GANModel, LatentGenerator, StyleSynthesizer):
 
     @torch.no_grad()
     def sample(
-        self, n: int, *, generator: torch.Generator | None = None, truncation: float = 1.0, cutoff: int | None = None
+        self, n: int, *, generator: torch.Generator | None = None, per_pass: int | None = None,
+        truncation: float = 1.0, cutoff: int | None = None,
     ) -> Tensor:
-        """n images [n, C, H, W] from the EMA generator; ``truncation`` (psi) < 1 trades variety for
+        """n images [n, C, H, W] from the EMA generator, synthesized ``per_pass`` at a time (all at
+        once when None; the same images either way); ``truncation`` (psi) < 1 trades variety for
         quality on the first ``cutoff`` layers (all layers when None)."""
         z = self.latent(n, self.config.latent_dim, generator)
-        return self.synthesize(self.styles(z, truncation, cutoff), generator=generator)
+        ws = self.styles(z, truncation, cutoff)  # [n, L, w_dim]
+        noise = self.make_noise(n, generator)  # drawn for all n first, as one pass would draw them
+        step = per_pass or n
+        return torch.cat([self.synthesize(ws[i : i + step], [m[i : i + step] for m in noise]) for i in range(0, n, step)])
 
     # --- the latent spaces, for searches (projection, inpainting) ------------------------------
     def generator_network(self) -> nn.Module:
