@@ -30,6 +30,7 @@ SETTINGS = {
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"), os.environ.get("PYTHONPATH", "")])}
 RESUMED = re.compile(r"resuming .* from step (\d+) \(")
+STEP_ROW = re.compile(r'^\{"step": (\d+), "kind": "train"')
 
 
 def start(run: Path, resume: bool) -> subprocess.Popen:
@@ -57,6 +58,15 @@ def temporaries(directory: Path, pid: int | None = None) -> list[Path]:
     return [p for p in directory.iterdir() if p.name.startswith(".step-") and (pid is None or p.name.endswith(f"-{pid}"))]
 
 
+def last_logged_step(run: Path) -> int:
+    """The last training step in metrics.jsonl so far (0 before the first; a half-written line is skipped)."""
+    path = run / "metrics.jsonl"
+    if not path.exists():
+        return 0
+    steps = [int(m.group(1)) for m in map(STEP_ROW.search, path.read_text().splitlines()) if m]
+    return max(steps, default=0)
+
+
 def kill_and_resume(tmp_path: Path, kills: int, seed: int) -> dict[str, int]:
     rng = random.Random(seed)
     run, checkpoints = tmp_path / "run", tmp_path / "run" / "checkpoints"
@@ -68,10 +78,10 @@ def kill_and_resume(tmp_path: Path, kills: int, seed: int) -> dict[str, int]:
             # (after the first one: a run killed before any checkpoint has nothing to resume).
             alive = wait_for(lambda: list_checkpoints(checkpoints) and temporaries(checkpoints, process.pid), process)
         else:
-            # At a random moment once the run has a checkpoint to fall back on.
-            alive = wait_for(lambda: list_checkpoints(checkpoints), process)
-            time.sleep(rng.uniform(0.0, 1.5))
-            alive = process.poll() is None
+            # At a random step once the run has a checkpoint to fall back on. Drawn as a step,
+            # not a delay: on a fast machine the whole run can end within a second.
+            target = rng.randint(2, STEPS - 4)
+            alive = wait_for(lambda: list_checkpoints(checkpoints) and last_logged_step(run) >= target, process)
         if alive:
             process.send_signal(signal.SIGKILL)
         process.communicate(timeout=60)
