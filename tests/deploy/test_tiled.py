@@ -140,12 +140,3 @@ def test_a_defect_folder_run_is_served_as_gankit_score_reads_it(tmp_path):
     for row in scored:
         mine = served[Path(row["name"]).parent.name + "/" + Path(row["name"]).stem]
         assert abs(mine["score"] - row["score"]) <= TOLERANCE and mine["decision"] == row["decision"], (row, mine)
-
-
-def test_a_sidecar_from_before_map_sigma_scores_unsmoothed(deploy_run, export_of):
-    exported = load(export_of("ganomaly@tiled-map_max")[0])
-    x = load_anomaly(gankit.load(deploy_run("ganomaly@tiled-map_max")).run_config.data, "test").data.x[:4].numpy()
-    now = exported.score(x)
-    del exported.info["scoring"]["map_sigma"]  # as gankit export wrote it before the setting existed
-    before = exported.score(x)
-    assert all(np.array_equal(now[name], before[name]) for name in now)

@@ -88,9 +88,7 @@ def decode_file(path: Path | BinaryIO, channels: int, size: int, max_pixels: int
 def decode_whole(path: Path | BinaryIO, channels: int, size: int, max_pixels: int | None = None) -> Tensor:
     """uint8 [channels, size, size]: the whole image resized, not cropped, so that no defect near its
     edges is cut off (how the anomaly-detection folder protocols read their images)."""
-    with open_image(path, max_pixels) as image:
-        pixels = np.array(to_mode(image, "L" if channels == 1 else "RGB"), dtype=np.uint8)
-    tensor = torch.from_numpy(pixels.reshape(*pixels.shape[:2], -1)).permute(2, 0, 1)  # [C, H, W]
+    tensor = decode_pixels(path, channels, max_pixels)  # [C, H, W], upright like every other reader
     resized = F.interpolate(tensor[None].float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return resized[0].round().clamp(0, 255).to(torch.uint8)
 

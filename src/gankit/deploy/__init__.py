@@ -91,8 +91,7 @@ class Exported:
             return AnomalyOutput(*(torch.from_numpy(out[name]) for name in ("tile_score", "map", "reconstruction")))
 
         tile_scores, maps, reconstructions = self.tiler.score(score_tiles, x, scoring["tile_batch"])
-        sigma = scoring.get("map_sigma", 0.0)  # files exported before map_sigma existed smoothed nothing
-        raw, maps = final_scores(tile_scores, maps, scoring["image_score"], scoring["top_k"], sigma)
+        raw, maps = final_scores(tile_scores, maps, scoring["image_score"], scoring["top_k"], scoring["map_sigma"])
         score = normalized(raw, calibration["raw_threshold"], calibration["scale"])
         return {"raw_score": raw.numpy(), "score": score.numpy(), "decision": (score >= calibration["threshold"]).numpy(),
                 "map": maps.numpy(), "reconstruction": reconstructions.numpy()}
