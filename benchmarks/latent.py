@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import resource
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +28,7 @@ import torch
 from torch import Tensor
 
 import gankit
+from benchmarks.throughput import matmul_peak  # the machine's speed, measured in the same run
 from gankit.config import DataConfig
 from gankit.data import load_data
 from gankit.data.dataset import DataSpec
@@ -145,8 +147,11 @@ def speed(model, x: Tensor, space: str, options, batch_size: int) -> dict:
 
 
 def markdown(results: dict) -> str:
+    minutes = sum(run["minutes"] for run in results["runs"])
     lines = [f"Latent search: {results['steps']} steps, {results['restarts']} restart(s), {results['n']} test images "
-             f"per run, {results['threads']} thread(s), {results['device']}, torch {results['torch']}, {results['date']}.", ""]
+             f"per run, {results['threads']} thread(s), {results['device']}, torch {results['torch']}, {results['date']}; "
+             f"fp32 matmul peak {results['peak_gflops']:.0f} GFLOP/s in the same run; {minutes:.1f} min for "
+             f"{len(results['runs'])} run(s), peak RSS {results['peak_rss_mb']:.0f} MB.", ""]
     lines += ["| run | data | space | projection L1 | PSNR (dB) | nearest training image L1 | PSNR (dB) |", "|---|---|---|---|---|---|---|"]
     for run in results["runs"]:
         p = run["projection"]
@@ -192,6 +197,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     options = projector_options(steps=args.steps, restarts=args.restarts)
     results = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+               "peak_gflops": matmul_peak(torch.float32, 1024, 20) / 1e9,
                "n": args.n, "steps": args.steps, "restarts": args.restarts, "batch_size": args.batch_size,
                "speed_images": args.speed_images, "threads": args.threads, "device": args.device,
                "torch": torch.__version__, "runs": []}
@@ -219,11 +225,16 @@ def main() -> None:
         }
         record["minutes"] = (time.perf_counter() - started) / 60
         results["runs"].append(record)
+        results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        write(results, args.tag)  # after every run, so a stopped benchmark keeps what it measured
+    print(markdown(results))
+
+
+def write(results: dict, tag: str) -> None:
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"latent{args.tag}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / f"latent{args.tag}.md").write_text(markdown(results))
-    print(markdown(results))
+    (out / f"latent{tag}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / f"latent{tag}.md").write_text(markdown(results))
 
 
 if __name__ == "__main__":
