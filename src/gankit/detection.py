@@ -26,6 +26,7 @@ pixels wide.
     raw, maps = final_scores(scores, maps, "map_top_k", top_k=0.01, map_sigma=4)  # [N]: mean of the top 1%
                                                                                   # of each smoothed map
     p = normalized(raw, raw_threshold, scale)                     # [N] in (0, 1); >= 0.5: anomalous
+    raw, p, anomalous, maps = decide(scores, maps, "map_top_k", 0.01, 4, raw_threshold, scale, 0.5)  # the three in one
 """
 
 from __future__ import annotations
@@ -154,3 +155,15 @@ def image_scores(scores: Tensor, maps: Tensor, how: ImageScore, top_k: float = 0
 def normalized(scores: Tensor, raw_threshold: float | Tensor, scale: float | Tensor) -> Tensor:
     """sigmoid((s - t) / sigma): raw scores [N] -> (0, 1), with t itself at 0.5."""
     return torch.sigmoid((scores - raw_threshold) / scale)
+
+
+def decide(
+    scores: Tensor, maps: Tensor, how: ImageScore, top_k: float, map_sigma: float,
+    raw_threshold: float | Tensor, scale: float | Tensor, threshold: float | Tensor,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The whole scoring tail of an exported detector: (raw image scores [N], normalised scores [N],
+    decisions [N] bool, final maps [N, 1, H, W]) from the detector's (tile) scores and full-size maps,
+    the image score taken as ``final_scores`` takes it and judged against the calibration."""
+    raw, maps = final_scores(scores, maps, how, top_k, map_sigma)
+    score = normalized(raw, raw_threshold, scale)
+    return raw, score, score >= threshold, maps

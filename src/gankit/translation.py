@@ -14,6 +14,7 @@ image, optionally with the input and the reconstruction beside the translation.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -255,10 +256,10 @@ def translate_native(model, sources: list[Source], direction: str, out: Path, gr
 
 def translations(model, x: Tensor, direction: str, grid: bool) -> Iterator[tuple[Tensor, Tensor, Tensor | None]]:
     """(input, translation, reconstruction or None) per image of ``x`` [K, C, H, W]."""
-    translated = model.translate(x, direction).cpu()
-    back = "b2a" if direction == "a2b" else "a2b"
-    reconstructed = model.translate(translated, back).cpu() if grid else [None] * len(x)
-    return zip(x, translated, reconstructed, strict=True)
+    if grid:
+        translated, reconstructed = (y.cpu() for y in model.cycle(x, direction))
+        return zip(x, translated, reconstructed, strict=True)
+    return zip(x, model.translate(x, direction).cpu(), [None] * len(x), strict=True)
 
 
 # Column labels of a --grid picture, written on the image (as the training previews' rows are).
@@ -279,20 +280,25 @@ def square_image(source: Source, channels: int, size: int) -> Tensor:
     (loaded at ``size``)."""
     if source.file is None:
         return source.image
-    try:
+    with reading(source.file):
         return to_signed(decode_file(source.file, channels, size))
-    except DECODE_ERRORS as error:
-        raise GankitError(f"cannot read {source.file} as an image ({error})") from None
 
 
 def native_image(source: Source, channels: int) -> Tensor:
     """[C, H, W] at the image's own size: uint8 from a file, float in [-1, 1] when given."""
     if source.file is None:
         return source.image
-    try:
+    with reading(source.file):
         return decode_pixels(source.file, channels)
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """A decoder's error while reading ``path`` as one line: cannot read PATH as an image (why)."""
+    try:
+        yield
     except DECODE_ERRORS as error:
-        raise GankitError(f"cannot read {source.file} as an image ({error})") from None
+        raise GankitError(f"cannot read {path} as an image ({error})") from None
 
 
 def working_shape(height: int, width: int, size: int, step: int) -> tuple[int, int]:
@@ -320,10 +326,8 @@ def refuse_too_large(sources: list[Source], channels: int, trained: int, step: i
     def size_of(source: Source) -> tuple[int, int]:
         if source.file is None:
             return tuple(source.image.shape[-2:])
-        try:
+        with reading(source.file):
             header = read_header(source.file)
-        except DECODE_ERRORS as error:
-            raise GankitError(f"cannot read {source.file} as an image ({error})") from None
         return header.height, header.width
 
     sizes = [size_of(source) for source in sources]

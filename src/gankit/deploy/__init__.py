@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from gankit.capabilities import AnomalyOutput
-from gankit.detection import Tiler, final_scores, normalized
+from gankit.detection import Tiler, decide
 from gankit.errors import GankitError
 
 JOBS = ("score", "sample", "translate")
@@ -41,11 +41,11 @@ class Exported:
         self.job: str = info["job"]
         self.data_shape = tuple(info["data_shape"])  # [C, H, W] of the file's input (a tile of a tiled detector)
         # What callers hand in: images at the run's scoring size (a detector's sidecar says it), cut
-        # into tiles of data_shape when larger, as model.score_dataset cuts them.
-        scoring = info.get("scoring")
-        size = self.data_shape[-1] if scoring is None else scoring["image_size"]
-        self.image_shape = self.data_shape if size == self.data_shape[-1] else (self.data_shape[0], size, size)
-        self.tiler = None if self.image_shape == self.data_shape else Tiler(self.data_shape[-1], scoring["tile_stride"])
+        # into tiles of data_shape when the sidecar gives a tile stride, as model.score_dataset cuts them.
+        scoring = info.get("scoring") or {}
+        stride = scoring.get("tile_stride")
+        self.tiler = None if stride is None else Tiler(self.data_shape[-1], stride)
+        self.image_shape = self.data_shape if stride is None else (self.data_shape[0], scoring["image_size"], scoring["image_size"])
 
     @property
     def latent_dim(self) -> int:
@@ -91,9 +91,9 @@ class Exported:
             return AnomalyOutput(*(torch.from_numpy(out[name]) for name in ("tile_score", "map", "reconstruction")))
 
         tile_scores, maps, reconstructions = self.tiler.score(score_tiles, x, scoring["tile_batch"])
-        raw, maps = final_scores(tile_scores, maps, scoring["image_score"], scoring["top_k"], scoring["map_sigma"])
-        score = normalized(raw, calibration["raw_threshold"], calibration["scale"])
-        return {"raw_score": raw.numpy(), "score": score.numpy(), "decision": (score >= calibration["threshold"]).numpy(),
+        raw, score, decision, maps = decide(tile_scores, maps, scoring["image_score"], scoring["top_k"], scoring["map_sigma"],
+                                            calibration["raw_threshold"], calibration["scale"], calibration["threshold"])
+        return {"raw_score": raw.numpy(), "score": score.numpy(), "decision": decision.numpy(),
                 "map": maps.numpy(), "reconstruction": reconstructions.numpy()}
 
     def translate(self, x: Any) -> np.ndarray:

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from gankit.config import DataConfig
 from gankit.data.kinds import FolderProtocolSpec
 from gankit.data.specs import resolve_spec
-from gankit.detection import Tiler, final_scores, normalized
+from gankit.detection import Tiler, decide
 from gankit.errors import GankitError
 from gankit.models.base import GANModel
 
@@ -140,9 +140,9 @@ class Detector(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         output = self.model.anomaly_score(x)
-        raw, maps = final_scores(output.scores, output.maps, self.image_score, self.top_k, self.map_sigma)
-        score = normalized(raw, self.raw_threshold, self.scale)
-        return raw, score, score >= self.threshold, maps, output.reconstructions
+        raw, score, decision, maps = decide(output.scores, output.maps, self.image_score, self.top_k, self.map_sigma,
+                                            self.raw_threshold, self.scale, self.threshold)
+        return raw, score, decision, maps, output.reconstructions
 
 
 class TileScorer(nn.Module):
@@ -216,7 +216,7 @@ def jobs_for(model: GANModel, threshold: float = 0.5) -> list[Job]:
                        "calibration_images": model.calibration_scores.numel()}
         extra = {"calibration": calibration, "scoring": scoring_facts(model)}
         size = extra["scoring"]["image_size"]
-        if size == shape[-1]:
+        if extra["scoring"]["tile_stride"] is None:
             return [Job("score", Detector(model, threshold), {"x": x}, list(DETECTOR_OUTPUTS),
                         {"inputs": {"x": image_contract(shape)}, "outputs": DETECTOR_OUTPUTS}, extra=extra)]
         tiles = {**image_contract(shape), "meaning": f"tiles of {shape[-1]} px of images brought to {size} px "
