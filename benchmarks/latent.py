@@ -107,8 +107,9 @@ def projection_rows(model, x: Tensor, train: Tensor, space: str, options, batch_
     }
 
 
-def inpainting_rows(model, x, y, train, hole, space, options, batch_size, classify) -> dict:
-    results = batched(lambda chunk, h: inpaint(model, chunk, h, space=space, options=options), x, hole, batch_size=batch_size)
+def inpainting_rows(model, x, y, train, hole, space, options, batch_size, classify, context) -> dict:
+    results = batched(lambda chunk, h: inpaint(model, chunk, h, space=space, options=options, context=context), x, hole,
+                      batch_size=batch_size)
     gan = torch.cat([r.filled for r in results])
     fills = {
         "gan": gan,
@@ -128,12 +129,12 @@ def inpainting_rows(model, x, y, train, hole, space, options, batch_size, classi
     return rows
 
 
-def speed(model, x: Tensor, space: str, options, batch_size: int) -> dict:
+def speed(model, x: Tensor, space: str, options, batch_size: int, context: str) -> dict:
     """Images per second for projection and inpainting, the whole batch at once and one image at a time."""
     hole = generated_masks("center:0.4", x.shape[0], x.shape[-1])
     jobs = {
         "projection": lambda xs, hs: project(model, xs, space=space, options=options),
-        "inpainting": lambda xs, hs: inpaint(model, xs, hs, space=space, options=options),
+        "inpainting": lambda xs, hs: inpaint(model, xs, hs, space=space, options=options, context=context),
     }
     rows = {}
     for task, job in jobs.items():
@@ -148,8 +149,8 @@ def speed(model, x: Tensor, space: str, options, batch_size: int) -> dict:
 
 def markdown(results: dict) -> str:
     minutes = sum(run["minutes"] for run in results["runs"])
-    lines = [f"Latent search: {results['steps']} steps, {results['restarts']} restart(s), {results['n']} test images "
-             f"per run, {results['threads']} thread(s), {results['device']}, torch {results['torch']}, {results['date']}; "
+    lines = [f"Latent search: {results['steps']} steps, {results['restarts']} restart(s), {results['n']} {results.get('split', 'test')} images "
+             f"per run, {results.get('context', 'weighted')} context, {results['threads']} thread(s), {results['device']}, torch {results['torch']}, {results['date']}; "
              f"fp32 matmul peak {results['peak_gflops']:.0f} GFLOP/s in the same run; {minutes:.1f} min for "
              f"{len(results['runs'])} run(s), peak RSS {results['peak_rss_mb']:.0f} MB.", ""]
     lines += ["| run | data | space | projection L1 | PSNR (dB) | nearest training image L1 | PSNR (dB) |", "|---|---|---|---|---|---|---|"]
@@ -193,18 +194,22 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--context", default="weighted", choices=["weighted", "uniform"],
+                        help="inpainting's contextual loss: Yeh et al.'s weights near the hole, or every known pixel alike")
+    parser.add_argument("--split", default="test", choices=["test", "train"],
+                        help="where the images come from: train only to choose settings (its nearest training image is itself)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     options = projector_options(steps=args.steps, restarts=args.restarts)
     results = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                "peak_gflops": matmul_peak(torch.float32, 1024, 20) / 1e9,
-               "n": args.n, "steps": args.steps, "restarts": args.restarts, "batch_size": args.batch_size,
+               "n": args.n, "steps": args.steps, "context": args.context, "split": args.split, "restarts": args.restarts, "batch_size": args.batch_size,
                "speed_images": args.speed_images, "threads": args.threads, "device": args.device,
                "torch": torch.__version__, "runs": []}
     for run_dir in args.runs:
         model = gankit.load(run_dir, device=args.device)
         space = args.space or default_space(model)
-        test = load_data(run_data(model, args.data, "test"))
+        test = load_data(run_data(model, args.data, args.split))
         train = load_data(run_data(model, args.data, "train")).x  # [K, C, H, W]
         chosen = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[: args.n]
         x, y = test.x[chosen], test.y[chosen]
@@ -218,10 +223,10 @@ def main() -> None:
             "projection": projection_rows(model, x, train, space, options, args.batch_size),
             "inpainting": {
                 mask: inpainting_rows(model, x, y, train, generated_masks(mask, len(x), x.shape[-1], seed=0), space,
-                                      options, args.batch_size, classify)
+                                      options, args.batch_size, classify, args.context)
                 for mask in args.masks.split(",")
             },
-            "speed": speed(model, x[: args.speed_images], space, options, args.batch_size),
+            "speed": speed(model, x[: args.speed_images], space, options, args.batch_size, args.context),
         }
         record["minutes"] = (time.perf_counter() - started) / 60
         results["runs"].append(record)
