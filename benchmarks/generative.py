@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 import gankit  # noqa: E402
+from benchmarks.stylegan_vs_wgan_gp import Truncated  # noqa: E402
 from benchmarks.throughput import matmul_peak  # noqa: E402
 from gankit.config import DataConfig  # noqa: E402
 from gankit.data import load_data  # noqa: E402
@@ -95,19 +96,6 @@ def run_one(name: str, spec: str, seed: int, steps: int, out: Path, minutes: flo
     if name == "stylegan":
         row["truncation"] = truncation_sweep(out, seed)
     return row
-
-
-class Truncated:
-    """A StyleGAN run seen by the evaluator as a model whose ``sample`` uses one psi."""
-
-    def __init__(self, model, psi: float) -> None:
-        self.model, self.psi = model, psi
-
-    def sample(self, n, *, generator=None):
-        return self.model.sample(n, generator=generator, truncation=self.psi)
-
-    def __getattr__(self, name):
-        return getattr(self.model, name)
 
 
 def truncation_sweep(run: Path, seed: int) -> dict[str, dict]:
