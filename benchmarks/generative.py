@@ -79,14 +79,16 @@ def ensure_classifier(spec: str, epochs: int) -> dict:
     return extractor.info
 
 
-def run_one(name: str, spec: str, seed: int, steps: int, out: Path, minutes: float | None) -> dict:
-    """One training run: ``steps`` batches, or (with ``minutes``) the loop's training clock; scored at the end."""
+def run_one(name: str, spec: str, seed: int, steps: int, out: Path, minutes: float | None,
+            extra: list[str] = ()) -> dict:
+    """One training run: ``steps`` batches, or (with ``minutes``) the loop's training clock; scored at
+    the end. ``extra`` overrides come after the model's SETTINGS (a variant's rows, under --name)."""
     if out.exists():
         shutil.rmtree(out)
     wall, cpu = time.perf_counter(), cpu_seconds()
     result = gankit.train(
         name, data=spec, steps=steps, minutes=minutes, out=out, seed=seed, progress=False, device="cpu",
-        overrides=[f"data.image_size={IMAGE_SIZE}", *SETTINGS[name],
+        overrides=[f"data.image_size={IMAGE_SIZE}", *SETTINGS[name], *extra,
                    f"train.sample_every={max(min(steps, 4000) // 8, 1)}", "train.checkpoint_every=2000",
                    "train.eval_every=0", f"train.eval_samples={EVAL_SAMPLES}",
                    f"train.eval_metrics=[{','.join(METRICS)}]", "train.eval_features=classifier"],
@@ -182,6 +184,8 @@ def main() -> None:
                         help="the same training wall-clock budget for every model (the loop's clock; default 20)")
     parser.add_argument("--steps-budget", action="store_true", help="use the fixed STEPS instead of --minutes")
     parser.add_argument("--name", default="", help="suffix of the results files, runs and figure folder")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="one more override for every model run, after SETTINGS (a variant: give it a --name)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     minutes = None if (args.quick or args.steps_budget) else args.minutes
@@ -197,7 +201,7 @@ def main() -> None:
             for name in args.models.split(","):
                 steps = 20 if args.quick else (10**9 if minutes else STEPS[name])
                 out = Path(args.runs + args.name) / data / f"{name}-{seed}"
-                row = run_one(name, spec, seed, steps, out, minutes)
+                row = run_one(name, spec, seed, steps, out, minutes, args.set)
                 row["data"] = data
                 results.append(row)
                 shutil.copyfile(RunDirectory(out).samples, figures / f"{data}-{name}-{seed}.png")

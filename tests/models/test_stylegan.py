@@ -2,10 +2,11 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from gankit.errors import GankitError
 from gankit.models.stylegan.model import StyleGAN, StyleGANConfig
-from gankit.models.stylegan.networks import layer_resolutions, minibatch_stddev
+from gankit.models.stylegan.networks import ModulatedConv2d, layer_resolutions, minibatch_stddev
 from gankit.nn.blocks import EqualLinear
 
 TINY = dict(latent_dim=8, w_dim=8, mapping_depth=3, g_width=4, d_width=4, max_width=8)
@@ -22,9 +23,10 @@ def real_batch(n=4, shape=(1, 16, 16)):
     return (torch.rand(n, *shape) * 2 - 1,)
 
 
+@pytest.mark.parametrize("style_op", ["adain", "modulated"])
 @pytest.mark.parametrize("shape, layers", [((1, 16, 16), 6), ((3, 32, 32), 8), ((3, 8, 8), 4)])
-def test_shapes_and_layer_count(shape, layers):
-    model = tiny(shape)
+def test_shapes_and_layer_count(shape, layers, style_op):
+    model = tiny(shape, style_op=style_op)
     assert model.num_layers == layers == len(layer_resolutions(shape[1]))
     z = torch.randn(5, 8)
     assert model.generator(z)[0].shape == (5, *shape)
@@ -76,8 +78,9 @@ def test_no_style_mixing_at_probability_zero():
         assert all(torch.equal(ws[:, i], w) for i in range(model.num_layers))
 
 
-def test_each_layer_reads_its_own_w():
-    model = tiny()
+@pytest.mark.parametrize("style_op", ["adain", "modulated"])
+def test_each_layer_reads_its_own_w(style_op):
+    model = tiny(style_op=style_op)
     with torch.no_grad():
         for p in model.generator_ema.parameters():
             p.add_(torch.randn_like(p) * 0.1)  # an untrained AdaIN barely depends on w
@@ -130,8 +133,9 @@ def test_noise_changes_only_what_its_strength_allows():
     assert torch.equal(draw(2), draw(2))
 
 
-def test_train_step_updates_everything_and_tracks_w_avg():
-    model = tiny()
+@pytest.mark.parametrize("style_op", ["adain", "modulated"])
+def test_train_step_updates_everything_and_tracks_w_avg(style_op):
+    model = tiny(style_op=style_op)
     g_before = [p.clone() for p in model.generator.parameters()]
     d_before = [p.clone() for p in model.discriminator.parameters()]
     logs = model.train_step(real_batch(), step=0)
@@ -141,6 +145,20 @@ def test_train_step_updates_everything_and_tracks_w_avg():
     assert model.w_avg.abs().sum() > 0 and int(model.images_seen) == 4
     assert all(p.grad is None for p in model.generator_ema.parameters())
     assert all(p.requires_grad for p in model.discriminator.parameters())
+
+
+def test_modulated_conv_is_a_per_example_demodulated_convolution():
+    torch.manual_seed(0)
+    conv = ModulatedConv2d(3, 5, w_dim=4)
+    x, w = torch.randn(2, 3, 6, 6), torch.randn(2, 4)
+    out = conv(x, w)
+    for i in range(2):  # each example alone, by the paper's formulas
+        weight = conv.weight * conv.weight_scale * conv.affine(w[i : i + 1])[0][None, :, None, None]
+        weight = weight / weight.pow(2).sum(dim=(1, 2, 3), keepdim=True).add(1e-8).sqrt()
+        assert torch.allclose(out[i : i + 1], F.conv2d(x[i : i + 1], weight, padding=1), atol=1e-5)
+    # demodulation: unit-variance inputs give unit-variance outputs, whatever the style's scale
+    big = conv(torch.randn(64, 3, 16, 16), torch.randn(64, 4) * 10)
+    assert 0.8 < big.std().item() < 1.2
 
 
 def test_lazy_r1_cadence_and_adam_correction():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -51,6 +52,8 @@ class StyleGANConfig(Settings):
     ema_rampup: float | None = setting(0.05, POSITIVE)  # early on, half-life <= this fraction of the images seen so far
     w_avg_beta: float = setting(0.995, FRACTION)  # decay of the tracked mean w, per generator step
     mbstd_group: int = setting(4, POSITIVE)
+    # How w styles each layer: AdaIN on the features (StyleGAN) or modulated, demodulated weights (StyleGAN2).
+    style_op: Literal["adain", "modulated"] = "adain"
     augment: str = ""  # DiffAugment policy for D's inputs, e.g. "color,translation,cutout" (small data)
 
     def validate(self) -> None:
@@ -75,7 +78,7 @@ class StyleGAN(GANModel, LatentGenerator, StyleSynthesizer):
             raise GankitError(f"{error} (set data.image_size, e.g. 32)") from None
         self.generator = StyleGenerator(
             config.latent_dim, config.w_dim, config.mapping_depth, self.data_shape,
-            config.g_width, config.max_width, config.mapping_lr_multiplier,
+            config.g_width, config.max_width, config.mapping_lr_multiplier, config.style_op,
         )
         self.discriminator = StyleDiscriminator(self.data_shape, config.d_width, config.max_width, config.mbstd_group)
         # The EMA copy lives in the model so that it travels in state_dict and checkpoints.

@@ -79,37 +79,72 @@ class AdaIN(nn.Module):
         return x * (1 + scale) + bias
 
 
-class StyleLayer(nn.Module):
-    """[upsample, 3x3 conv, blur] -> noise (B) -> bias, leaky ReLU -> AdaIN (A).
+class ModulatedConv2d(nn.Module):
+    """StyleGAN2's style operation (Karras et al. 2020, section 2.2): the style s = A(w) scales the
+    3x3 kernel's input channels per example, and demodulation rescales each output channel to
+    unit expected variance, which normalises the statistics the weights imply instead of the
+    features themselves (AdaIN's instance norm). Computed as StyleGAN2's unfused path does:
+    scale the input, convolve with the shared kernel, scale the output, so that one kernel
+    serves any batch size (a per-example kernel would need a grouped convolution whose group
+    count is the batch size, which an exported graph would freeze)."""
 
-    The first layer of the 4x4 block has no convolution: it styles the learned constant directly.
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 3, 3))
+        self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)  # s = 1 for an untrained layer
+        self.weight_scale = 1 / math.sqrt(in_channels * 9)
+
+    def forward(self, x: Tensor, w: Tensor) -> Tensor:
+        style = self.affine(w)  # [N, C_in]
+        weight = self.weight * self.weight_scale  # [C_out, C_in, 3, 3]
+        # ||w_o * s||^2 for every example and output channel: [N, C_in] @ [C_in, C_out]
+        demodulation = torch.rsqrt(style.pow(2) @ weight.pow(2).sum(dim=(2, 3)).t() + 1e-8)  # [N, C_out]
+        x = F.conv2d(x * style[:, :, None, None], weight, padding=1)  # [N, C_out, H, W]
+        return x * demodulation[:, :, None, None]
+
+
+class StyleLayer(nn.Module):
+    """One synthesis layer, with the style applied as ``style_op`` says:
+
+    - ``adain`` (StyleGAN): [upsample, 3x3 conv, blur] -> noise (B) -> bias, leaky ReLU -> AdaIN (A);
+      the first layer of the 4x4 block has no convolution: it styles the learned constant directly;
+    - ``modulated`` (StyleGAN2): [upsample] -> modulated, demodulated 3x3 conv (A) -> [blur] ->
+      noise (B) -> bias, leaky ReLU (times its He gain: demodulation leaves unit-variance outputs);
+      every layer, the first included, convolves, since the style acts only through the weights.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, *, conv: bool, upsample: bool) -> None:
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, *, conv: bool, upsample: bool,
+                 style_op: str = "adain") -> None:
         super().__init__()
         self.upsample = upsample
-        self.conv = EqualConv2d(in_channels, out_channels, 3, bias=False, gain=LRELU_GAIN) if conv else None
+        if style_op == "modulated":
+            self.conv, self.adain = ModulatedConv2d(in_channels, out_channels, w_dim), None
+        else:
+            self.conv = EqualConv2d(in_channels, out_channels, 3, bias=False, gain=LRELU_GAIN) if conv else None
+            self.adain = AdaIN(out_channels, w_dim)
         self.blur = Blur2d(out_channels) if upsample else None
         self.noise_strength = nn.Parameter(torch.zeros(out_channels))  # B, zero at start as in the paper's code
         self.bias = nn.Parameter(torch.zeros(out_channels))
-        self.adain = AdaIN(out_channels, w_dim)
 
     def forward(self, x: Tensor, w: Tensor, noise: Tensor) -> Tensor:
         if self.upsample:
             x = F.interpolate(x, scale_factor=2, mode="nearest")  # [N, C, 2H, 2W]
-        if self.conv is not None:
+        if self.adain is None:
+            x = self.conv(x, w)
+        elif self.conv is not None:
             x = self.conv(x)
         if self.blur is not None:
             x = self.blur(x)
         x = x + self.noise_strength[None, :, None, None] * noise  # noise [N, 1, H, W]
         x = F.leaky_relu(x + self.bias[None, :, None, None], LRELU_SLOPE)
-        return self.adain(x, w)
+        return x * LRELU_GAIN if self.adain is None else self.adain(x, w)
 
 
 class SynthesisNetwork(nn.Module):
     """Per-layer styles ws [N, num_layers, w_dim] (and noise maps) -> images [N, C, H, W]."""
 
-    def __init__(self, w_dim: int, image_shape: tuple[int, int, int], width: int, max_width: int) -> None:
+    def __init__(self, w_dim: int, image_shape: tuple[int, int, int], width: int, max_width: int,
+                 style_op: str = "adain") -> None:
         super().__init__()
         channels, size, _ = image_shape
         self.resolutions = layer_resolutions(size)
@@ -119,7 +154,7 @@ class SynthesisNetwork(nn.Module):
         for i, (resolution, c_out) in enumerate(zip(self.resolutions, widths)):
             c_in = widths[max(i - 1, 0)]
             upsample = i > 0 and resolution > self.resolutions[i - 1]
-            self.layers.append(StyleLayer(c_in, c_out, w_dim, conv=i > 0, upsample=upsample))
+            self.layers.append(StyleLayer(c_in, c_out, w_dim, conv=i > 0, upsample=upsample, style_op=style_op))
         # Linear output, as in the paper: images are clamped to [-1, 1] only when they are saved.
         self.to_image = EqualConv2d(widths[-1], channels, 1)
         self.num_layers = len(self.layers)
@@ -156,10 +191,11 @@ class StyleGenerator(nn.Module):
         width: int = 64,
         max_width: int = 128,
         mapping_lr_multiplier: float = 0.01,
+        style_op: str = "adain",
     ) -> None:
         super().__init__()
         self.mapping = MappingNetwork(latent_dim, w_dim, mapping_depth, mapping_lr_multiplier)
-        self.synthesis = SynthesisNetwork(w_dim, image_shape, width, max_width)
+        self.synthesis = SynthesisNetwork(w_dim, image_shape, width, max_width, style_op)
         self.num_layers = self.synthesis.num_layers
 
     def styles(self, z: Tensor, z_mix: Tensor | None = None, crossover: int = 0) -> tuple[Tensor, Tensor]:
