@@ -69,6 +69,13 @@ CONFIGS = {
     # MNIST test protocol, not on Fashion-MNIST or held-out data.
     "gankit-best": ("ganomaly", [*SAME, "model.g_width=16", "model.d_width=16", "model.latent_dim=64", "model.lr=0.001"]),
 }
+# Ablations, not in the default race (--configs names them): gankit-same with one of anomalib
+# 2.7.0's departures from the paper's code at a time (BENCHMARKS.md, "Where the two GANomalies
+# differ"), to find which, if any, makes digits such as 4 and 9 score differently.
+ABLATIONS = {
+    "gankit-same-adv": ("ganomaly_probability_mse", SAME),
+    "gankit-same-init": ("ganomaly_dcgan_init", SAME),
+}
 COMMON = ["train.progress=false", "train.sample_every=100000", "train.checkpoint_every=100000",
           "train.eval_metrics=[]", "train.log_every=50"]
 HOW_CHOSEN = {
@@ -78,7 +85,36 @@ HOW_CHOSEN = {
     "gankit-best": "fixed in advance: the reduced-budget benchmark's best detector (GANomaly, width 16, latent 64, lr 1e-3)",
     "tile_epochs": f"{TILE_EPOCHS}, fixed in advance so that magnetic-tile gets a few hundred steps",
     "threshold": "none needed: the race compares AUROC",
+    "gankit-same-adv": "gankit-same with anomalib's adversarial term: MSE between D's probabilities of x and x_hat",
+    "gankit-same-init": "gankit-same with anomalib's (DCGAN's) weight init: convolutions N(0, 0.02), batch norm N(1, 0.02)",
 }
+
+
+def ganomaly_variants() -> dict[str, type]:
+    """The ablations' models: GANomaly subclasses that live here, never gankit options."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from gankit.models.ganomaly.model import GANomaly
+
+    class ProbabilityMSE(GANomaly):
+        def generator_losses(self, x, x_hat, z, z_hat):
+            terms = super().generator_losses(x, x_hat, z, z_hat)
+            terms["adversarial"] = F.mse_loss(torch.sigmoid(self.discriminator(x_hat)), torch.sigmoid(self.discriminator(x)))
+            return terms
+
+    class DCGANInit(GANomaly):
+        def __init__(self, config, data_shape):
+            super().__init__(config, data_shape)
+            for module in self.modules():
+                if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+                    nn.init.normal_(module.weight, 0.0, 0.02)
+                elif isinstance(module, nn.BatchNorm2d):
+                    nn.init.normal_(module.weight, 1.0, 0.02)
+                    nn.init.zeros_(module.bias)
+
+    return {"ganomaly_probability_mse": ProbabilityMSE, "ganomaly_dcgan_init": DCGANInit}
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -191,8 +227,11 @@ def gankit_job(args: argparse.Namespace) -> None:
     from gankit.config import DataConfig
     from gankit.data.anomaly import load_anomaly
 
+    from gankit.models import MODELS
+
     torch.set_num_threads(1)
-    detector, settings = CONFIGS[args.config]
+    MODELS.update(ganomaly_variants())
+    detector, settings = {**CONFIGS, **ABLATIONS}[args.config]
     overrides = COMMON + settings + [f"data.image_size={SIZE}", f"train.seed={args.seed}"]
     spec = f"defects:{args.root}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -307,7 +346,8 @@ def main() -> None:
         each = sub.add_parser(job)
         each.add_argument("--data", help="the data set's folder (default: ../shared/data/...)")
         each.add_argument("--seeds", default="0,1,2")
-        each.add_argument("--configs", default=",".join(CONFIGS))
+        each.add_argument("--configs", default=",".join(CONFIGS),
+                          help=f"gankit configurations to race (default all of CONFIGS); ablations: {', '.join(ABLATIONS)}")
         each.add_argument("--scratch", default=str(ROOT.parent / "scratch" / "anomalib-race"),
                           help="venv, PNG files and Lightning's folder (default ../scratch/anomalib-race)")
         each.add_argument("--tiny", action="store_true", help="one epoch / five steps: checks the script only")
