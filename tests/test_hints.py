@@ -61,7 +61,8 @@ def test_the_classifier_hint_trains_the_classifier_that_eval_needs(tmp_path, cap
     assert "fid" in capsys.readouterr().out
 
 
-def test_eval_on_a_detector_suggests_score_and_score_works(tmp_path, capsys):
+def test_eval_on_a_detector_suggests_score_and_score_works(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the suggested `gankit score RUN` writes scores.csv where it runs
     run = tmp_path / "detector"
     assert main(["train", "ganomaly", "--steps", "2", "--out", str(run), *tiny("ganomaly")]) == 0
     capsys.readouterr()
