@@ -117,7 +117,8 @@ class StyleLayer(nn.Module):
                  style_op: str = "adain") -> None:
         super().__init__()
         self.upsample = upsample
-        if style_op == "modulated":
+        self.modulated = style_op == "modulated"
+        if self.modulated:
             self.conv, self.adain = ModulatedConv2d(in_channels, out_channels, w_dim), None
         else:
             self.conv = EqualConv2d(in_channels, out_channels, 3, bias=False, gain=LRELU_GAIN) if conv else None
@@ -129,7 +130,7 @@ class StyleLayer(nn.Module):
     def forward(self, x: Tensor, w: Tensor, noise: Tensor) -> Tensor:
         if self.upsample:
             x = F.interpolate(x, scale_factor=2, mode="nearest")  # [N, C, 2H, 2W]
-        if self.adain is None:
+        if self.modulated:
             x = self.conv(x, w)
         elif self.conv is not None:
             x = self.conv(x)
@@ -137,7 +138,7 @@ class StyleLayer(nn.Module):
             x = self.blur(x)
         x = x + self.noise_strength[None, :, None, None] * noise  # noise [N, 1, H, W]
         x = F.leaky_relu(x + self.bias[None, :, None, None], LRELU_SLOPE)
-        return x * LRELU_GAIN if self.adain is None else self.adain(x, w)
+        return x * LRELU_GAIN if self.modulated else self.adain(x, w)
 
 
 class SynthesisNetwork(nn.Module):
