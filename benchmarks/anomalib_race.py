@@ -75,6 +75,8 @@ CONFIGS = {
 ABLATIONS = {
     "gankit-same-adv": ("ganomaly_probability_mse", SAME),
     "gankit-same-init": ("ganomaly_dcgan_init", SAME),
+    "gankit-same-scale": ("ganomaly_imagenet_scaled", SAME),
+    "gankit-same-anomalib": ("ganomaly_anomalib_like", SAME),
 }
 COMMON = ["train.progress=false", "train.sample_every=100000", "train.checkpoint_every=100000",
           "train.eval_metrics=[]", "train.log_every=50"]
@@ -87,6 +89,9 @@ HOW_CHOSEN = {
     "threshold": "none needed: the race compares AUROC",
     "gankit-same-adv": "gankit-same with anomalib's adversarial term: MSE between D's probabilities of x and x_hat",
     "gankit-same-init": "gankit-same with anomalib's (DCGAN's) weight init: convolutions N(0, 0.02), batch norm N(1, 0.02)",
+    "gankit-same-scale": "gankit-same with anomalib's input scaling: ImageNet mean/std normalisation of [0, 1] images",
+    "gankit-same-anomalib": "gankit-same with four of anomalib's departures at once: the adversarial term, the init, "
+                            "the input scaling and the smooth-L1 encoder term",
 }
 
 
@@ -114,7 +119,28 @@ def ganomaly_variants() -> dict[str, type]:
                     nn.init.normal_(module.weight, 1.0, 0.02)
                     nn.init.zeros_(module.bias)
 
-    return {"ganomaly_probability_mse": ProbabilityMSE, "ganomaly_dcgan_init": DCGANInit}
+    # anomalib's default pre-processor: ImageNet statistics on [0, 1] images (an MNIST background
+    # becomes -2.1, beyond the decoder's tanh). Applied to what the model sees, in training and scoring.
+    mean, std = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+    def imagenet(x):
+        return ((x + 1) / 2 - mean) / std
+
+    class ImageNetScaled(GANomaly):
+        def train_step(self, batch, step):
+            return super().train_step((imagenet(batch[0]), *batch[1:]), step)
+
+        def anomaly_score(self, x):
+            return super().anomaly_score(imagenet(x))
+
+    class AnomalibLike(ImageNetScaled, DCGANInit, ProbabilityMSE):
+        def generator_losses(self, x, x_hat, z, z_hat):
+            terms = super().generator_losses(x, x_hat, z, z_hat)
+            terms["encoder"] = F.smooth_l1_loss(z_hat, z)
+            return terms
+
+    return {"ganomaly_probability_mse": ProbabilityMSE, "ganomaly_dcgan_init": DCGANInit,
+            "ganomaly_imagenet_scaled": ImageNetScaled, "ganomaly_anomalib_like": AnomalibLike}
 
 
 # --- data ---------------------------------------------------------------------------------------
