@@ -55,9 +55,12 @@ def judge(config: DataConfig, epochs: int):
 
 
 def run_data(model, spec: str | None, split: str) -> DataConfig:
-    """The run's data set at the model's size, all classes, ``split``."""
+    """The run's data set at the model's size, all classes, ``split``: the plain split, never a
+    detector's anomaly protocol (its fit part leaves the anomaly classes out, and its test part is
+    another split than the data set's own)."""
     config = model.run_config.data
-    changes = {"split": split, "classes": None, "image_size": model.data_shape[-1], "channels": model.data_shape[0]}
+    changes = {"split": split, "classes": None, "normal_classes": None, "anomaly_classes": None,
+               "image_size": model.data_shape[-1], "channels": model.data_shape[0]}
     if spec:
         changes["spec"] = spec
     return replace(config, **changes)
