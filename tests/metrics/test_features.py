@@ -5,7 +5,7 @@ from gankit.config import DataConfig
 from gankit.errors import GankitError
 from gankit.metrics.features import get_features
 from gankit.metrics.features.cache import cache_dir_for
-from gankit.metrics.features.classifier import ClassifierNet, load_classifier
+from gankit.metrics.features.classifier import ClassifierNet, classifier_data_config, load_classifier
 from gankit.metrics.features.inception import WEIGHTS_URL, install_inception_weights, load_inception
 
 
@@ -16,6 +16,15 @@ def test_classifier_is_cached_with_its_accuracy(with_digits_classifier):
     assert extractor.features(x).shape == (5, 128)
     assert torch.allclose(extractor.probs(x).sum(1), torch.ones(5))
     assert get_features("auto", DataConfig(spec="digits")).name == "classifier"
+
+
+def test_a_detector_run_gets_the_judge_of_its_whole_data_set(with_digits_classifier):
+    """A one-vs-rest protocol's fit part leaves the anomaly classes out; the judge, cached under
+    the data set's name, is trained on every class of the plain train split."""
+    protocol = DataConfig(spec="digits", anomaly_classes=[0], split="test", classes=[1, 2])
+    plain = classifier_data_config(protocol)
+    assert (plain.normal_classes, plain.anomaly_classes, plain.classes, plain.split) == (None, None, None, "train")
+    assert load_classifier(protocol).info["num_classes"] == 10
 
 
 def test_cache_key_separates_data_size_and_channels():

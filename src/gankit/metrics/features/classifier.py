@@ -92,8 +92,10 @@ UNLABELLED = "the classifier features need labelled images; {name} has no class 
 
 
 def classifier_data_config(config: DataConfig) -> DataConfig:
-    """The data a classifier for ``config`` is trained on: every example and class of the train split."""
-    return replace(config, classes=None, limit=None, split="train")
+    """The data a classifier for ``config`` is trained on: every example and class of the train
+    split, never an anomaly protocol's fit part (which leaves the anomaly classes out: a judge
+    trained on it, cached under the data set's name, would misjudge every run of that data set)."""
+    return replace(config, classes=None, limit=None, normal_classes=None, anomaly_classes=None, split="train")
 
 
 def classifier_dir(data: Data) -> Path:
