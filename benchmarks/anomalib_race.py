@@ -46,6 +46,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.summary, when run as a file
+from benchmarks.summary import mean_std  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SHARED = ROOT.parent / "shared" / "data"
@@ -344,7 +347,7 @@ def report(args: argparse.Namespace) -> None:
             cells, by_seed = [], {}
             for key in keys:
                 values = {n.split("/")[2]: r["auroc"] for n, r in runs.items() if n.startswith(f"{system}/{key}/")}
-                cells.append(_mean_std(list(values.values())))
+                cells.append(mean_std(list(values.values())))
                 for seed, value in values.items():
                     by_seed.setdefault(seed, []).append(value)
             # The mean over classes of each seed, then mean ± std over seeds: the spread a retraining gives.
@@ -352,17 +355,9 @@ def report(args: argparse.Namespace) -> None:
             rows = [r for n, r in runs.items() if n.startswith(f"{system}/")]
             ratios = [r["train_cpu_seconds"] / runs[f"anomalib/{n.split('/', 1)[1]}"]["train_cpu_seconds"]
                       for n, r in runs.items() if n.startswith(f"{system}/") and f"anomalib/{n.split('/', 1)[1]}" in runs]
-            print(f"| {system} | " + " | ".join(cells) + f" | {_mean_std(means)} | "
+            print(f"| {system} | " + " | ".join(cells) + f" | {mean_std(means)} | "
                   f"{sum(r['train_seconds'] for r in rows) / len(rows):.0f} ({sum(r['train_cpu_seconds'] for r in rows) / len(rows):.0f}) | "
                   f"{sum(ratios) / len(ratios):.2f} | {sum(r['score_seconds'] for r in rows) / len(rows):.1f} |")
-
-
-def _mean_std(values: list[float]) -> str:
-    if not values:
-        return "n/a"
-    mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return f"{mean:.3f} ± {std:.3f}"
 
 
 def main() -> None:

@@ -29,7 +29,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-import gankit
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.summary, when run as a file
+from benchmarks.summary import mean_std  # noqa: E402
+import gankit  # noqa: E402
 from gankit.config import DataConfig
 from gankit.data.anomaly import load_anomaly
 from gankit.metrics.anomaly import image_metrics, pixel_metrics
@@ -218,12 +220,6 @@ def run_all(args: argparse.Namespace) -> None:
     results["matmul_gflops"].append({"when": "end", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                      "gflops": matmul_gflops()})
     out.write_text(json.dumps(results, indent=2) + "\n")
-
-
-def mean_std(values: list[float], digits: int = 3) -> str:
-    tensor = torch.tensor(values, dtype=torch.float64)
-    std = tensor.std().item() if len(values) > 1 else 0.0
-    return f"{tensor.mean().item():.{digits}f} ± {std:.{digits}f}"
 
 
 def report(args: argparse.Namespace) -> None:

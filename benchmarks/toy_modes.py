@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -27,6 +26,9 @@ from datetime import date
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.summary, when run as a file
+from benchmarks.summary import mean_std  # noqa: E402
 
 # Per-model settings for the toy runs (passed as --set overrides): MLPs of
 # 3 x 256 units and batches of 256 for every model. WGAN-GP uses the penalty
@@ -87,11 +89,6 @@ def run_one(model: str, mixture: str, seed: int, steps: int, work: Path, threads
 
 
 def summarise(rows: list[dict]) -> str:
-    def mean_std(values: list[float], scale: float = 1.0) -> str:
-        values = [v * scale for v in values]
-        spread = statistics.stdev(values) if len(values) > 1 else 0.0
-        return f"{statistics.mean(values):.1f} ± {spread:.1f}"
-
     lines = ["| mixture | model | seeds | steps | modes captured | high quality (%) | wall time per run (s) | peak memory (MB) |",
              "|---|---|---|---|---|---|---|---|"]
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -100,9 +97,9 @@ def summarise(rows: list[dict]) -> str:
     for (mixture, model), group in groups.items():
         lines.append(
             f"| {mixture} | {model} | {len(group)} | {group[0]['steps']} "
-            f"| {mean_std([r['modes_captured'] for r in group])} / {group[0]['num_modes']} "
-            f"| {mean_std([r['high_quality'] for r in group], 100)} "
-            f"| {mean_std([r['wall_s'] for r in group])} | {max(r['peak_rss_mb'] for r in group):.0f} |"
+            f"| {mean_std([r['modes_captured'] for r in group], 1)} / {group[0]['num_modes']} "
+            f"| {mean_std([r['high_quality'] for r in group], 1, scale=100)} "
+            f"| {mean_std([r['wall_s'] for r in group], 1)} | {max(r['peak_rss_mb'] for r in group):.0f} |"
         )
     return "\n".join(lines)
 
