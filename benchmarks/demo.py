@@ -9,6 +9,9 @@ machines (the demo's target is set on a 2-core AVX2 machine of about 33 GFLOP/s)
 Collapse check: the mean of D's outputs on real and generated images (``d_real``, ``d_fake``)
 over the last 20% of logged steps; a discriminator that has won sits at about 1 and 0.
 
+With ``--truncations 0.9,0.8`` each run is also judged on samples drawn with those truncation psis
+(`gankit eval RUN --metrics fid,cls --truncation PSI`: z pulled towards 0), in its own table.
+
     PYTHONPATH=src:. python benchmarks/demo.py --seeds 0,1,2 --threads 2 --name quiet
 """
 
@@ -39,7 +42,7 @@ def d_outputs_at_end(run: Path, share: float = 0.2) -> dict[str, float]:
     return {key: statistics.mean(r[key] for r in tail) for key in ("d_real", "d_fake")}
 
 
-def run_seed(seed: int, config: str, threads: int, work: Path) -> dict:
+def run_seed(seed: int, config: str, threads: int, work: Path, truncations: list[float]) -> dict:
     gankit = [sys.executable, "-m", "gankit"]
     out = work / f"seed-{seed}"
     if out.exists():
@@ -48,8 +51,12 @@ def run_seed(seed: int, config: str, threads: int, work: Path) -> dict:
     train_s, peak_mb, _ = run_child(gankit + ["train", "gan", "--config", config, "--seed", str(seed), "--out", str(out),
                                           "--no-progress"], threads)
     evaluation = json.loads((out / "eval.json").read_text())
+    truncated = {}
+    for psi in truncations:  # each eval rewrites eval.json, so the end-of-training one is read first
+        run_child(gankit + ["eval", str(out), "--metrics", "fid,cls", "--truncation", str(psi)], threads)
+        truncated[str(psi)] = json.loads((out / "eval.json").read_text())
     return {"seed": seed, "features_s": features_s, "train_s": train_s, "peak_rss_mb": peak_mb, "run": str(out),
-            **d_outputs_at_end(out), **evaluation}
+            **d_outputs_at_end(out), **evaluation, "truncated": truncated}
 
 
 def meets(row: dict) -> dict[str, bool]:
@@ -85,6 +92,23 @@ def summary(report: dict) -> str:
         )
     lines.append(f"| mean ± std | {stat('train_s', '{:.0f}')} | | | | {stat('fid', '{:.1f}')} "
                  f"| {stat('cls_confident')} | | {stat('cls_tv')} | |")
+    psis = [psi for psi in rows[0].get("truncated", {})]
+    if psis:
+        lines += ["", "Samples drawn with truncation (`gankit eval RUN --metrics fid,cls --truncation PSI`), "
+                  "the same runs; psi 1 is the table above:", "",
+                  "| psi | seeds | FID | confident >= 0.9 | classes (min) | class TV | targets met (runs) |",
+                  "|---|---|---|---|---|---|---|"]
+        for psi in psis:
+            judged = [r["truncated"][psi] for r in rows]
+
+            def spread(key: str, fmt: str = "{:.3f}") -> str:
+                values = [j[key] for j in judged]
+                text = fmt.format(statistics.mean(values))
+                return text if len(values) == 1 else f"{text} ± {fmt.format(statistics.stdev(values))}"
+
+            all_met = sum(all(meets(j).values()) for j in judged)
+            lines.append(f"| {psi} | {len(judged)} | {spread('fid', '{:.1f}')} | {spread('cls_confident')} "
+                         f"| {min(j['cls_classes'] for j in judged)} | {spread('cls_tv')} | {all_met} of {len(judged)} |")
     return "\n".join(lines)
 
 
@@ -95,6 +119,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--name", default="demo", help="results go to benchmarks/results/demo-NAME.{json,md}")
     parser.add_argument("--work", default="runs/bench-demo")
+    parser.add_argument("--truncations", default="", help="comma-separated psis to judge each run's samples at too")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -103,7 +128,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        rows.append(run_seed(seed, args.config, args.threads, work))
+        truncations = [float(psi) for psi in args.truncations.split(",") if psi.strip()]
+        rows.append(run_seed(seed, args.config, args.threads, work, truncations))
         r = rows[-1]
         print(f"seed {seed}: {r['train_s']:.0f} s, confident {r['cls_confident']:.3f}, classes {r['cls_classes']}, "
               f"TV {r['cls_tv']:.3f}, FID {r['fid']:.1f}, D {r['d_real']:.2f}/{r['d_fake']:.2f}", flush=True)

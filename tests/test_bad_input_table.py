@@ -140,7 +140,9 @@ CASES = [
     # more of our own, across the verbs
     ("sample {gan} --seed -1", "must be in 0.."),
     ("sample {gan} --format gif", "invalid choice: 'gif'"),
-    ("sample {gan} --truncation 0.5", "do not take --truncation"),
+    ("sample {gan} --cutoff 2", "do not take --cutoff"),
+    ("sample {gan} --truncation nan", "truncation must be a finite number, got nan"),
+    ("eval {cycle} --truncation 0.5", "draw no samples, so they take no --truncation"),
     ("sample {cycle}", "cannot sample"),
     ("train gan --steps abc", "invalid int value"),
     ("train --resume {tmp}/nothing", "config file not found"),
@@ -193,7 +195,7 @@ def test_bad_input_is_one_line_and_writes_nothing(world, template, message, caps
 
 def test_the_table_counts():
     """docs/RELIABILITY.md quotes these counts."""
-    assert len(CASES) == 83
+    assert len(CASES) == 85
 
 
 # --- hypothesis: random argument vectors for every verb --------------------------------------

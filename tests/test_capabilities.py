@@ -52,6 +52,7 @@ def test_latent_generators_generate_differentiably_from_every_space(name):
 
 def test_what_each_family_declares():
     assert issubclass(MODELS["stylegan"], LatentGenerator) and MODELS["stylegan"].sample_options == ("truncation", "cutoff")
+    assert all(MODELS[name].sample_options == ("truncation",) for name in ("gan", "wgan", "wgan_gp", "egbad", "alad"))
     assert issubclass(MODELS["cyclegan"], Translator) and not issubclass(MODELS["cyclegan"], Sampler)
     assert issubclass(MODELS["ganomaly"], AnomalyScorer) and issubclass(MODELS["ganomaly"], Reconstructor)
     assert not issubclass(MODELS["ganomaly"], Sampler)  # its latent is not trained towards a prior

@@ -8,8 +8,10 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+import gankit
 from gankit.cli import main
 from tests.conftest import TINY_TRAIN, tiny_overrides
 
@@ -191,12 +193,19 @@ def test_style_verbs_bad_input_is_one_line(style_run, argv, message, capsys):
     assert message in err and err.count("\n") == 1
 
 
-def test_truncation_on_a_model_without_it_is_a_clear_error(tmp_path, capsys):
+def test_gan_truncation_scales_z_and_a_stylegan_option_is_a_clear_error(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "gan", "--data", "toy:ring8", "--steps", "1", "--out", str(run), *sets()]) == 0
-    capsys.readouterr()
-    assert main(["sample", str(run), "--truncation", "0.7"]) == 2
-    assert "gan models do not take --truncation" in capsys.readouterr().err
+    assert main(["sample", str(run), "--n", "5", "--truncation", "0.5", "--out", str(tmp_path / "s.npy")]) == 0
+    model = gankit.load(run)
+    z = model.draw_latents(5, "z", torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(torch.from_numpy(np.load(tmp_path / "s.npy")), model.eval().generate(0.5 * z), atol=1e-6)
+    assert main(["eval", str(run), "--truncation", "0.5", "--n", "50"]) == 0
+    assert "50 samples (truncation 0.5) vs" in capsys.readouterr().out
+    assert json.loads((run / "eval.json").read_text())["truncation"] == 0.5
+    assert main(["sample", str(run), "--cutoff", "2"]) == 2
+    assert "gan models do not take --cutoff" in capsys.readouterr().err
     assert main(["style-mix", str(run)]) == 2
     assert "needs a style-based generator" in capsys.readouterr().err
 

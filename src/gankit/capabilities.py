@@ -17,6 +17,7 @@ StyleGAN's figures) and the training loop (``FinishesTraining``).
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ class Sampler(ABC):
     """Draws new examples [n, *data_shape] (images in [-1, 1])."""
 
     job: ClassVar[str] = "sample"
-    # Keyword options of sample() beyond ``generator`` (StyleGAN: truncation, cutoff); the CLI
+    # Keyword options of sample() beyond ``generator`` (latent generators: truncation; StyleGAN adds cutoff); the CLI
     # passes a user's flag only to a model that lists it here.
     sample_options: ClassVar[tuple[str, ...]] = ()
 
@@ -104,6 +105,7 @@ class LatentGenerator(Sampler):
     adds "w" and "w+"); a search starts from ``draw_latents`` and moves the latents by gradient."""
 
     latent_spaces: ClassVar[tuple[str, ...]] = ("z",)
+    sample_options = ("truncation",)
 
     @abstractmethod
     def generator_network(self) -> nn.Module:
@@ -119,13 +121,20 @@ class LatentGenerator(Sampler):
         no_grad, no clamping); the caller chooses train or eval mode."""
 
     def sample(self, n: int, *, generator: torch.Generator | None = None, per_pass: int | None = None,
-               **options: Any) -> Tensor:
-        """n examples from prior latents, in eval mode (batch norm uses running statistics)."""
+               truncation: float = 1.0) -> Tensor:
+        """n examples from prior latents, in eval mode (batch norm uses running statistics).
+        ``truncation`` (psi) < 1 pulls every z towards the prior's mean, 0, by psi (z ~ N(0, psi^2 I)):
+        the truncation trick of z-space GANs (BigGAN), trading variety for quality as StyleGAN's
+        psi does in w."""
+        if not math.isfinite(truncation):
+            raise GankitError(f"truncation must be a finite number, got {truncation}")
         was_training = self.training
         self.eval()
         try:
             with torch.no_grad():
                 latents = self.draw_latents(n, "z", generator)
+                if truncation != 1.0:
+                    latents = latents * truncation
                 return torch.cat([self.generate(part, "z") for part in latents.split(per_pass or n)])
         finally:
             self.train(was_training)

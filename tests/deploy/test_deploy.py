@@ -89,8 +89,9 @@ def test_score_folder_matches_the_eager_model(deploy_run, export_of, tmp_path):
 def test_sample_with_a_seed_is_gankit_sample(deploy_run, export_of, tmp_path):
     model = gankit.load(deploy_run("gan"))
     exported = load(export_of("gan")[0])
-    eager = model.sample(6, generator=torch.Generator().manual_seed(3)).numpy()
-    assert np.abs(exported.sample(6, seed=3) - eager).max() <= 1e-4
+    for psi in (1.0, 0.5):
+        eager = model.sample(6, generator=torch.Generator().manual_seed(3), truncation=psi).numpy()
+        assert np.abs(exported.sample(6, seed=3, psi=psi) - eager).max() <= 1e-4
     style = gankit.load(deploy_run("stylegan"))
     exported_style = load(export_of("stylegan")[0])
     z = torch.from_numpy(exported_style.latents(4, seed=1))

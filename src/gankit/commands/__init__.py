@@ -76,6 +76,22 @@ def seed_list(text: str, flag: str) -> list[int]:
     return seeds
 
 
+def sample_options(model, **options) -> dict:
+    """The sampling options the user set (None: not set), passed on only when this model declares
+    them (``Sampler.sample_options``); a GankitError names the flags it does not take."""
+    from gankit.capabilities import Sampler
+
+    given = {name: value for name, value in options.items() if value is not None}
+    flags = ", ".join(f"--{name}" for name in given)
+    if given and not isinstance(model, Sampler):
+        raise GankitError(f"{model.name} models draw no samples, so they take no {flags}")
+    refused = [name for name in given if name not in model.sample_options]
+    if refused:
+        flags = ", ".join(f"--{name}" for name in refused)
+        raise GankitError(f"{model.name} models do not take {flags} (their sample() has no such option)")
+    return given
+
+
 def protocol_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--normal-classes", metavar="LIST", help="labelled sets: the normal labels, e.g. 3 (one-class)")
     parser.add_argument("--anomaly-classes", metavar="LIST", help="labelled sets: the anomalous labels, e.g. 3 (one-vs-rest)")

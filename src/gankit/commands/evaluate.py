@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gankit.commands import Verb, positive, seed
+from gankit.commands import Verb, positive, sample_options, seed
 from gankit.errors import GankitError
 from gankit.outputs import output_file
 from gankit.rundir import RunDirectory
@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   gankit features train --data mnist:../shared/data/mnist          # once per data set and size
   gankit eval runs/mnist --metrics fid,kid,pr,cls --features classifier --n 10000
   gankit eval runs/mnist --data mnist:../shared/data/mnist --set data.split=test
+  gankit eval runs/digits --metrics cls --truncation 0.8    # samples drawn as 'gankit sample --truncation' draws them
 
 Every score is printed beside its floor: the same metric between two disjoint
 halves of the real data with as many examples (a perfect generator's score)."""
@@ -32,6 +33,8 @@ def arguments(evaluate: argparse.ArgumentParser) -> None:
     )
     evaluate.add_argument("--n", type=positive, help="samples to draw (default: the run's train.eval_samples, 2500)")
     evaluate.add_argument("--seed", type=seed, default=0, help="seed of the samples and the real halves (default 0)")
+    evaluate.add_argument("--truncation", type=float, metavar="PSI",
+                          help="judge samples drawn with this truncation psi (1 = off; models that take one)")
     evaluate.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
 
 
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from gankit.training.loop import write_json
 
     model = api.load(args.run, device=args.device)
+    options = sample_options(model, truncation=args.truncation)
     config = model.run_config
     raw = {"data": dict(vars(config.data), **({"spec": args.data} if args.data else {}))}
     data_config = from_dict(DataConfig, apply_overrides(raw, args.overrides)["data"], "data")
@@ -64,14 +68,15 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError("the run sets train.eval_metrics to none; name the metrics with --metrics "
                           "(see 'gankit eval --help')")
     evaluator = Evaluator(data, data_config, model, names, num_samples=args.n or config.train.eval_samples,
-                          seed=args.seed, features=args.features)
+                          seed=args.seed, features=args.features, sample_options=options)
     results = evaluator(model)
     detector = isinstance(model, AnomalyScorer)
     score_hint = f"{config.model_name} is an anomaly detector: score its test images with 'gankit score {args.run}'"
     if not results:
         raise GankitError(f"no metric applies to {config.model_name} on {data.name}; "
                           + (score_hint if detector else features_hint(data)))
-    print(f"{evaluator.num_samples} samples vs {data.name}, features: {evaluator.features_name}")
+    drawn = f" (truncation {args.truncation:g})" if options else ""
+    print(f"{evaluator.num_samples} samples{drawn} vs {data.name}, features: {evaluator.features_name}")
     print_scores(results)
     write_json(out, evaluator.record(model.step, results))
     print(f"wrote {out}")

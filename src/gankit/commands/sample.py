@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gankit.commands import Verb, checkpoint_arguments, positive, seed
+from gankit.commands import Verb, checkpoint_arguments, positive, sample_options, seed
 from gankit.errors import GankitError
 from gankit.outputs import output_file, output_folder
 
@@ -14,7 +14,8 @@ EXAMPLES = """examples:
   gankit sample runs/digits --n 64 --seed 3 --out grid.png
   gankit sample runs/digits --n 1000 --format npy --out samples.npy
   gankit sample runs/digits --n 100 --format folder --out samples/
-  gankit sample runs/style --truncation 0.7 --cutoff 4    # models whose sample() takes psi (stylegan)"""
+  gankit sample runs/digits --truncation 0.8       # z pulled towards 0: fewer odd samples, less variety
+  gankit sample runs/style --truncation 0.7 --cutoff 4    # stylegan: w pulled towards its mean"""
 
 
 def arguments(sample: argparse.ArgumentParser) -> None:
@@ -27,7 +28,8 @@ def arguments(sample: argparse.ArgumentParser) -> None:
                              "npy: an array; folder: one PNG each (npy and folder stream to disk in batches)")
     checkpoint_arguments(sample)
     sample.add_argument("--truncation", type=float, metavar="PSI",
-                        help="truncation trick: pull latents towards the mean by PSI (1 = off; stylegan)")
+                        help="truncation trick: pull latents towards their mean by PSI (1 = off): z for the GAN family, "
+                             "w for stylegan")
     sample.add_argument("--cutoff", type=int, metavar="L",
                         help="truncate only the first L synthesis layers (default: all; stylegan)")
 
@@ -45,21 +47,11 @@ def run(args: argparse.Namespace) -> int:
     model = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
     if not isinstance(model, Sampler):
         raise GankitError(f"{model.name} models cannot sample; they {', '.join(model.capabilities())}")
-    options = _sample_options(model, truncation=args.truncation, cutoff=args.cutoff)
+    options = sample_options(model, truncation=args.truncation, cutoff=args.cutoff)
     check_sample_request(tuple(model.data_shape), args.n, fmt, out)
     write_samples(model, args.n, fmt, out, seed=args.seed, options=options, modes=_modes_of(model))
     print(f"wrote {args.n} samples to {out}")
     return 0
-
-
-def _sample_options(model, **options):
-    """The options the user set, passed on only when this model declares them (``sample_options``)."""
-    given = {name: value for name, value in options.items() if value is not None}
-    refused = [name for name in given if name not in model.sample_options]
-    if refused:
-        flags = ", ".join(f"--{name}" for name in refused)
-        raise GankitError(f"{model.name} models do not take {flags} (their sample() has no such option)")
-    return given
 
 
 def _modes_of(model):

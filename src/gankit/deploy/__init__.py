@@ -106,17 +106,18 @@ class Exported:
         return torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed)).numpy()
 
     def sample(self, n: int, seed: int = 0, psi: float = 1.0) -> np.ndarray:
-        """n images [n, C, H, W] in [-1, 1]; ``psi`` is the truncation of files that take one (StyleGAN)."""
+        """n images [n, C, H, W] in [-1, 1]; ``psi`` is the truncation: a graph input of files that
+        take one (StyleGAN, in w), else z scaled by psi here, as ``gankit sample --truncation`` does."""
         self._require("sample")
         if n <= 0:
             raise GankitError(f"n must be > 0, got {n}")
+        if not np.isfinite(psi):
+            raise GankitError(f"psi must be a finite number, got {psi}")
         inputs = {"z": self.latents(n, seed)}
         if "psi" in self.info["inputs"]:
-            if not np.isfinite(psi):
-                raise GankitError(f"psi must be a finite number, got {psi}")
             inputs["psi"] = np.array([psi], dtype=np.float32)
         elif psi != 1.0:
-            raise GankitError(f"{self.info['model']} files take no truncation psi")
+            inputs["z"] = inputs["z"] * np.float32(psi)
         return self.run(inputs)["image"]
 
 

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, help="score: decision threshold, normalised (default: the file's)")
     parser.add_argument("--n", type=int, default=64, help="sample: number of images (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="sample: seed of the latents (default 0)")
-    parser.add_argument("--psi", type=float, default=1.0, help="sample: truncation psi (files that take one)")
+    parser.add_argument("--psi", type=float, default=1.0, help="sample: truncation psi (1 = off; StyleGAN files pull w, others z)")
     args = parser.parse_args(argv)
     from gankit.deploy import load, sample_files, score_folder, translate_folder
 

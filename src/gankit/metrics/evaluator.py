@@ -43,12 +43,14 @@ class Evaluator:
         seed: int = 0,
         features: str = "auto",
         batch_size: int = 500,
+        sample_options: dict | None = None,
     ) -> None:
         if num_samples <= 0:
             raise GankitError(f"the number of samples must be > 0, got {num_samples}")
         self.data = data
         self.seed = seed
         self.batch_size = batch_size
+        self.sample_options = sample_options or {}  # model.sample's keywords, e.g. {"truncation": 0.8}
         self.num_samples = self.sample_count(data, num_samples)
         explicit = names is not None
         self.skipped: dict[str, str] = {}  # metric -> why it did not run (the report says so)
@@ -124,7 +126,7 @@ class Evaluator:
         chunks = []
         for start in range(0, self.num_samples, self.batch_size):
             n = min(self.batch_size, self.num_samples - start)
-            chunks.append(model.sample(n, generator=generator).float().cpu())
+            chunks.append(model.sample(n, generator=generator, **self.sample_options).float().cpu())
         return torch.cat(chunks)  # [num_samples, *shape]
 
     @property
@@ -151,7 +153,7 @@ class Evaluator:
     def record(self, step: int, values: dict[str, float]) -> dict:
         """What ``RUN/eval.json`` holds: the settings, then every score and floor."""
         return {"step": step, "data": self.data.name, "num_samples": self.num_samples,
-                "features": self.features_name, "seed": self.seed, **values,
+                "features": self.features_name, "seed": self.seed, **self.sample_options, **values,
                 **({"skipped": self.skipped} if self.skipped else {})}
 
 

@@ -90,7 +90,7 @@ def _run_facts(run: RunDirectory) -> str:
 
 def _scores(evaluation: dict) -> dict:
     return {k: v for k, v in evaluation.items()
-            if isinstance(v, (int, float)) and not k.endswith(FLOOR_SUFFIX) and k not in ("step", "seed", "num_samples")}
+            if isinstance(v, (int, float)) and not k.endswith(FLOOR_SUFFIX) and k not in ("step", "seed", "num_samples", "truncation")}
 
 
 def _metrics_table(evaluation: dict) -> str:
@@ -102,7 +102,7 @@ def _metrics_table(evaluation: dict) -> str:
         f"<tr><td>{html.escape(k)}</td><td>{_number(v)}</td><td>{_number(evaluation.get(k + FLOOR_SUFFIX, no_floor_reason(k)))}</td></tr>"
         for k, v in scores.items()
     )
-    settings = ", ".join(f"{k}: {html.escape(str(evaluation[k]))}" for k in ("step", "data", "num_samples", "features")
+    settings = ", ".join(f"{k}: {html.escape(str(evaluation[k]))}" for k in ("step", "data", "num_samples", "features", "truncation")
                          if k in evaluation)
     return (f'<p class="note">{settings}. The floor is the same metric between two disjoint halves of the real '
             f"data with as many examples: what a perfect generator would score.</p>"
