@@ -80,6 +80,11 @@ ABLATIONS = {
     "gankit-same-init": ("ganomaly_dcgan_init", SAME),
     "gankit-same-scale": ("ganomaly_imagenet_scaled", SAME),
     "gankit-same-anomalib": ("ganomaly_anomalib_like", SAME),
+    # Session 9: anomalib 2.7.0's DCGAN init is a no-op (it is applied to the Generator and
+    # Discriminator modules themselves, whose class names match neither "Conv" nor "BatchNorm"),
+    # so -init and -anomalib moved away from it; and its networks differ (first convolution).
+    "gankit-same-arch": ("ganomaly_anomalib_networks", SAME),
+    "gankit-same-exact": ("ganomaly_anomalib_exact", [*SAME, "model.reinit_d_below=0"]),
 }
 COMMON = ["train.progress=false", "train.sample_every=100000", "train.checkpoint_every=100000",
           "train.eval_metrics=[]", "train.log_every=50"]
@@ -95,6 +100,11 @@ HOW_CHOSEN = {
     "gankit-same-scale": "gankit-same with anomalib's input scaling: ImageNet mean/std normalisation of [0, 1] images",
     "gankit-same-anomalib": "gankit-same with four of anomalib's departures at once: the adversarial term, the init, "
                             "the input scaling and the smooth-L1 encoder term",
+    "gankit-same-arch": "gankit-same with anomalib's networks: the first convolution of both encoders and D pads by 4 "
+                        "(32 -> 19 -> 9 -> 4 px) without bias; no bias in their heads or in the decoder's last layer",
+    "gankit-same-exact": "everything anomalib does differently, as read in its code: its networks, adversarial term, "
+                         "input scaling and smooth-L1 encoder term, PyTorch's default init (its DCGAN init is a no-op), "
+                         "no re-initialisation of D",
 }
 
 
@@ -136,14 +146,33 @@ def ganomaly_variants() -> dict[str, type]:
         def anomaly_score(self, x):
             return super().anomaly_score(imagenet(x))
 
-    class AnomalibLike(ImageNetScaled, DCGANInit, ProbabilityMSE):
+    class SmoothL1Encoder(GANomaly):
         def generator_losses(self, x, x_hat, z, z_hat):
             terms = super().generator_losses(x, x_hat, z, z_hat)
             terms["encoder"] = F.smooth_l1_loss(z_hat, z)
             return terms
 
+    class AnomalibLike(ImageNetScaled, DCGANInit, ProbabilityMSE, SmoothL1Encoder):
+        pass
+
+    class AnomalibNetworks(GANomaly):
+        """anomalib's Encoder starts with Conv2d(c, width, 4, 2, padding=4, bias=False) and has no bias
+        in its last convolution, nor has its decoder's last layer; the rest matches gankit's DCGAN nets."""
+
+        def __init__(self, config, data_shape):
+            super().__init__(config, data_shape)
+            for encoder in (self.generator.encoder, self.generator.reencoder, self.discriminator):
+                encoder.trunk[0].padding = (4, 4)
+                encoder.trunk[0].register_parameter("bias", None)
+                encoder.head.register_parameter("bias", None)
+            self.generator.decoder.net[-2].register_parameter("bias", None)  # before the Tanh
+
+    class AnomalibExact(ImageNetScaled, AnomalibNetworks, ProbabilityMSE, SmoothL1Encoder):
+        pass
+
     return {"ganomaly_probability_mse": ProbabilityMSE, "ganomaly_dcgan_init": DCGANInit,
-            "ganomaly_imagenet_scaled": ImageNetScaled, "ganomaly_anomalib_like": AnomalibLike}
+            "ganomaly_imagenet_scaled": ImageNetScaled, "ganomaly_anomalib_like": AnomalibLike,
+            "ganomaly_anomalib_networks": AnomalibNetworks, "ganomaly_anomalib_exact": AnomalibExact}
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -269,6 +298,7 @@ def gankit_job(args: argparse.Namespace) -> None:
         row = {"train_seconds": time.perf_counter() - wall, "train_cpu_seconds": time.process_time() - cpu,
                "batches": run.step}
         model = gankit.load(run.run_dir)
+        row["discriminator_resets"] = int(model.discriminator_resets)
     test = load_anomaly(DataConfig(spec=spec, image_size=SIZE, channels=model.data_shape[0]), "test")
     wall, cpu = time.perf_counter(), time.process_time()
     scores = model.score_dataset(test.data.x).scores
