@@ -96,7 +96,8 @@ HOW_CHOSEN = {
     "tile_epochs": f"{TILE_EPOCHS}, fixed in advance so that magnetic-tile gets a few hundred steps",
     "threshold": "none needed: the race compares AUROC",
     "gankit-same-adv": "gankit-same with anomalib's adversarial term: MSE between D's probabilities of x and x_hat",
-    "gankit-same-init": "gankit-same with anomalib's (DCGAN's) weight init: convolutions N(0, 0.02), batch norm N(1, 0.02)",
+    "gankit-same-init": "gankit-same with DCGAN's weight init (convolutions N(0, 0.02), batch norm N(1, 0.02)), which "
+                        "anomalib's code means to apply but does not (see gankit-same-exact)",
     "gankit-same-scale": "gankit-same with anomalib's input scaling: ImageNet mean/std normalisation of [0, 1] images",
     "gankit-same-anomalib": "gankit-same with four of anomalib's departures at once: the adversarial term, the init, "
                             "the input scaling and the smooth-L1 encoder term",
