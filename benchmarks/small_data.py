@@ -45,8 +45,9 @@ def one(args: argparse.Namespace, images: int | None, augment: bool, seed: int, 
     train_s, peak_mb, _ = run_child(command, args.threads)
     run_child(gankit + ["eval", str(out), "--metrics", METRICS, "--n", str(args.n), "--set", "data.limit=null"], args.threads)
     evaluation = json.loads((out / "eval.json").read_text())
+    scores = {k: v for k, v in evaluation.items() if isinstance(v, (int, float)) and k not in ("seed", "step")}
     return {"images": images or "full", "augment": augment, "seed": seed, "train_s": train_s, "peak_rss_mb": peak_mb,
-            **{k: v for k, v in evaluation.items() if isinstance(v, (int, float))}}
+            **scores}  # eval.json's seed is the sampling seed: the training seed is this row's
 
 
 def table(rows: list[dict]) -> str:
