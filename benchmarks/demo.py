@@ -63,13 +63,15 @@ def meets(row: dict) -> dict[str, bool]:
     return {key: (row[key] >= bound if op == ">=" else row[key] <= bound) for key, (op, bound) in TARGETS.items()}
 
 
+def stat(rows: list[dict], key: str, fmt: str = "{:.3f}") -> str:
+    """Mean ± standard deviation of ``key`` over ``rows`` (± 0 for one row)."""
+    values = [r[key] for r in rows]
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{fmt.format(statistics.mean(values))} ± {fmt.format(spread)}"
+
+
 def summary(report: dict) -> str:
     rows = report["runs"]
-
-    def stat(key: str, fmt: str = "{:.3f}") -> str:
-        values = [r[key] for r in rows]
-        spread = statistics.stdev(values) if len(values) > 1 else 0.0
-        return f"{fmt.format(statistics.mean(values))} ± {fmt.format(spread)}"
 
     lines = [
         f"Command: `{report['command']}`  ",
@@ -90,8 +92,8 @@ def summary(report: dict) -> str:
             f"| {r['cls_confident']:.3f} ({r['cls_confident_floor']:.3f}) | {r['cls_classes']} "
             f"| {r['cls_tv']:.3f} ({r['cls_tv_floor']:.3f}) | {sum(met.values())} of {len(met)} |"
         )
-    lines.append(f"| mean ± std | {stat('train_s', '{:.0f}')} | | | | {stat('fid', '{:.1f}')} "
-                 f"| {stat('cls_confident')} | | {stat('cls_tv')} | |")
+    lines.append(f"| mean ± std | {stat(rows, 'train_s', '{:.0f}')} | | | | {stat(rows, 'fid', '{:.1f}')} "
+                 f"| {stat(rows, 'cls_confident')} | | {stat(rows, 'cls_tv')} | |")
     psis = [psi for psi in rows[0].get("truncated", {})]
     if psis:
         lines += ["", "Samples drawn with truncation (`gankit eval RUN --metrics fid,cls --truncation PSI`), "
@@ -100,15 +102,9 @@ def summary(report: dict) -> str:
                   "|---|---|---|---|---|---|---|"]
         for psi in psis:
             judged = [r["truncated"][psi] for r in rows]
-
-            def spread(key: str, fmt: str = "{:.3f}") -> str:
-                values = [j[key] for j in judged]
-                text = fmt.format(statistics.mean(values))
-                return text if len(values) == 1 else f"{text} ± {fmt.format(statistics.stdev(values))}"
-
             all_met = sum(all(meets(j).values()) for j in judged)
-            lines.append(f"| {psi} | {len(judged)} | {spread('fid', '{:.1f}')} | {spread('cls_confident')} "
-                         f"| {min(j['cls_classes'] for j in judged)} | {spread('cls_tv')} | {all_met} of {len(judged)} |")
+            lines.append(f"| {psi} | {len(judged)} | {stat(judged, 'fid', '{:.1f}')} | {stat(judged, 'cls_confident')} "
+                         f"| {min(j['cls_classes'] for j in judged)} | {stat(judged, 'cls_tv')} | {all_met} of {len(judged)} |")
     return "\n".join(lines)
 
 
@@ -126,9 +122,9 @@ def main() -> None:
     peak = matmul_peak(torch.float32, 1024, 20)
     work = Path(args.work) / args.name
     work.mkdir(parents=True, exist_ok=True)
+    truncations = [float(psi) for psi in args.truncations.split(",") if psi.strip()]
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        truncations = [float(psi) for psi in args.truncations.split(",") if psi.strip()]
         rows.append(run_seed(seed, args.config, args.threads, work, truncations))
         r = rows[-1]
         print(f"seed {seed}: {r['train_s']:.0f} s, confident {r['cls_confident']:.3f}, classes {r['cls_classes']}, "

@@ -204,6 +204,8 @@ def test_gan_truncation_scales_z_and_a_stylegan_option_is_a_clear_error(tmp_path
     assert main(["eval", str(run), "--truncation", "0.5", "--n", "50"]) == 0
     assert "50 samples (truncation 0.5) vs" in capsys.readouterr().out
     assert json.loads((run / "eval.json").read_text())["truncation"] == 0.5
+    assert "truncation: 0.5" in (run / "report.html").read_text()  # a setting of the evaluation, not a metric row
+    assert "<td>truncation</td>" not in (run / "report.html").read_text()
     assert main(["sample", str(run), "--cutoff", "2"]) == 2
     assert "gan models do not take --cutoff" in capsys.readouterr().err
     assert main(["style-mix", str(run)]) == 2
