@@ -8,7 +8,10 @@ per model and mixture (seed 0).
 
     python benchmarks/toy_modes.py --seeds 5 --out docs/benchmarks/toy
     python benchmarks/toy_modes.py --models wgan_gp,wgan_gp-script,wgan_gp-decay --mixtures ring8 --seeds 1 --steps 10000
-    python benchmarks/toy_modes.py --models wgan_gp-decay,wgan_gp-decay-pack2 --mixtures ring8 --seeds 1
+    python benchmarks/toy_modes.py --models wgan_gp-decay,wgan_gp-decay-pack2 --mixtures grid25 --seeds 1 --first-seed 3
+
+A table too long for one session runs in parts into the same --out: each part merges its runs into
+results.json and table.md shows them all.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.summary, when run as a file
 from benchmarks.summary import mean_std  # noqa: E402
+from benchmarks.throughput import matmul_peak  # noqa: E402
 
 # Per-model settings for the toy runs (passed as --set overrides): MLPs of
 # 3 x 256 units and batches of 256 for every model. WGAN-GP uses the penalty
@@ -88,15 +92,31 @@ def run_one(model: str, mixture: str, seed: int, steps: int, work: Path, threads
             "peak_rss_mb": usage.ru_maxrss / 1024, "run": str(out), **evaluation}
 
 
+def run_key(row: dict) -> tuple:
+    return row["mixture"], row["model"], row["steps"], row["seed"]
+
+
+def merge(previous: dict, invocation: dict, rows: list[dict]) -> dict:
+    """OUT/results.json after this invocation: a table too long for one session is run in parts
+    (by mixture, model or seed), so earlier runs stay, except those re-run now (same mixture,
+    model, steps and seed); each run names the invocation (command, machine, peak) it came from."""
+    index = len(previous.get("invocations", []))
+    fresh = [{**row, "invocation": index} for row in rows]
+    replaced = {run_key(row) for row in fresh}
+    kept = [row for row in previous.get("runs", []) if run_key(row) not in replaced]
+    runs = sorted(kept + fresh, key=run_key)
+    return {"invocations": previous.get("invocations", []) + [invocation], "runs": runs}
+
+
 def summarise(rows: list[dict]) -> str:
     lines = ["| mixture | model | seeds | steps | modes captured | high quality (%) | wall time per run (s) | peak memory (MB) |",
              "|---|---|---|---|---|---|---|---|"]
-    groups: dict[tuple[str, str], list[dict]] = {}
+    groups: dict[tuple[str, str, int], list[dict]] = {}
     for row in rows:
-        groups.setdefault((row["mixture"], row["model"]), []).append(row)
-    for (mixture, model), group in groups.items():
+        groups.setdefault((row["mixture"], row["model"], row["steps"]), []).append(row)
+    for (mixture, model, steps), group in groups.items():
         lines.append(
-            f"| {mixture} | {model} | {len(group)} | {group[0]['steps']} "
+            f"| {mixture} | {model} | {len(group)} | {steps} "
             f"| {mean_std([r['modes_captured'] for r in group], 1)} / {group[0]['num_modes']} "
             f"| {mean_std([r['high_quality'] for r in group], 1, scale=100)} "
             f"| {mean_std([r['wall_s'] for r in group], 1)} | {max(r['peak_rss_mb'] for r in group):.0f} |"
@@ -115,12 +135,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--jobs", type=int, default=1, help="runs at the same time (wall times need 1)")
     parser.add_argument("--work", default="runs/bench-toy", help="where the runs go")
-    parser.add_argument("--out", default="docs/benchmarks/toy", help="results.json, table.md and figures")
+    parser.add_argument("--out", default="docs/benchmarks/toy",
+                        help="results.json (runs merge into it), table.md (all its runs) and figures")
     args = parser.parse_args()
 
     out, work = Path(args.out), Path(args.work)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    torch.set_num_threads(args.threads)
+    peak = matmul_peak(torch.float32, 1024, 20)
     for model in args.models.split(","):
         settings_of(model)  # an unknown name stops here, before any run
     jobs = [(model, mixture, seed) for mixture in args.mixtures.split(",")
@@ -136,17 +159,21 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         rows = list(pool.map(run_and_report, jobs))
     for row in rows:
-        if row["seed"] == args.first_seed:
+        if row["seed"] == 0:  # the figures show seed 0 whichever part of the table ran it
             shutil.copy(Path(row["run"]) / "samples.png", out / f"{row['model']}-{row['mixture']}.png")
     total = time.perf_counter() - started
     machine = (f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), torch {torch.__version__}, "
-               f"{args.threads} thread(s) per run, {args.jobs} runs at a time, Python {platform.python_version()}")
-    command = "python benchmarks/toy_modes.py " + " ".join(sys.argv[1:])
-    table = summarise(rows)
-    (out / "results.json").write_text(json.dumps({"date": str(date.today()), "machine": machine,
-                                                   "command": command, "total_wall_s": total, "runs": rows}, indent=2))
-    (out / "table.md").write_text(f"Command: `{command}`  \nMachine: {machine}  \nDate: {date.today()}, "
-                                  f"total wall time {total / 60:.1f} min\n\n{table}\n")
+               f"{args.threads} thread(s) per run, {args.jobs} runs at a time, Python {platform.python_version()}, "
+               f"fp32 matmul peak {peak / 1e9:.0f} GFLOP/s on {args.threads} thread(s)")
+    invocation = {"date": str(date.today()), "machine": machine, "peak_gflops": peak / 1e9,
+                  "command": "python benchmarks/toy_modes.py " + " ".join(sys.argv[1:]), "total_wall_s": total}
+    results = out / "results.json"
+    merged = merge(json.loads(results.read_text()) if results.exists() else {}, invocation, rows)
+    results.write_text(json.dumps(merged, indent=2) + "\n")
+    parts = "\n".join(f"{i}. `{inv['command']}`: {inv['machine']}; {inv['date']}, total wall time "
+                      f"{inv['total_wall_s'] / 60:.1f} min" for i, inv in enumerate(merged["invocations"]))
+    table = summarise(merged["runs"])
+    (out / "table.md").write_text(f"Invocations (each run's `invocation` in results.json):\n\n{parts}\n\n{table}\n")
     print(table)
 
 
