@@ -5,6 +5,7 @@ import torch
 from gankit.models.gan.model import GAN, GANConfig
 from gankit.models.wgan.model import WGAN, WGANConfig
 from gankit.models.wgan_gp.model import WGANGP, WGANGPConfig
+from gankit.nn import losses
 
 SHAPE = (2,)
 SMALL = {"latent_dim": 4, "mlp_width": 8, "mlp_depth": 1}
@@ -19,6 +20,17 @@ def test_gan_updates_generator_every_k_discriminator_steps():
     logs = run(GAN(GANConfig(d_steps=3, **SMALL), SHAPE), 9)
     assert ["loss_g" in row for row in logs] == [False, False, True] * 3
     assert all("loss_d" in row for row in logs)
+
+
+def test_hinge_loss_trains_d_on_the_margin_and_g_on_minus_d(monkeypatch):
+    model = GAN(GANConfig(loss="hinge", **SMALL), SHAPE)
+    calls = []
+    for name in ("discriminator_hinge", "generator_wasserstein"):
+        original = getattr(losses, name)
+        monkeypatch.setattr(losses, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+    logs = run(model, 2)
+    assert calls == ["discriminator_hinge", "generator_wasserstein"] * 2
+    assert all(0 < row["d_real"] < 1 and 0 < row["d_fake"] < 1 for row in logs)
 
 
 def test_wgan_clips_weights_and_follows_the_reference_schedule():

@@ -22,6 +22,15 @@ def test_minimax_saturates_where_non_saturating_does_not():
     assert abs(g_minimax.item()) < 1e-4 < 0.9 < abs(g_ns.item())
 
 
+def test_hinge_stops_pushing_examples_beyond_the_margin():
+    real = torch.tensor([2.0, 0.5], requires_grad=True)  # the first is beyond the margin of 1
+    fake = torch.tensor([-3.0, 0.0], requires_grad=True)  # so is the first here (below -1)
+    loss = losses.discriminator_hinge(real, fake)
+    assert torch.isclose(loss, torch.tensor((0.0 + 0.5) / 2 + (0.0 + 1.0) / 2))
+    grad_real, grad_fake = torch.autograd.grad(loss, (real, fake))
+    assert grad_real.tolist() == [0.0, -0.5] and grad_fake.tolist() == [0.0, 0.5]
+
+
 def test_wasserstein_and_least_squares():
     real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, -2.0])
     assert losses.critic_wasserstein(real, fake).item() == -3.0

@@ -34,6 +34,13 @@ def generator_minimax(fake_logits: Tensor) -> Tensor:
     return -F.softplus(fake_logits).mean()
 
 
+def discriminator_hinge(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """max(0, 1 - D(x)) + max(0, 1 + D(G(z))) (Lim & Ye 2017; SNGAN's loss, Miyato et al. 2018):
+    D stops pushing an example once it is judged beyond the margin; G's loss is then
+    ``generator_wasserstein``, -D(G(z))."""
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
 def critic_wasserstein(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
     """E[f(G(z))] - E[f(x)]: minus the Wasserstein estimate."""
     return fake_scores.mean() - real_scores.mean()

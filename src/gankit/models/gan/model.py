@@ -85,7 +85,7 @@ class GANFamilyConfig(NetworkConfig):
 
 @dataclass
 class GANConfig(GANFamilyConfig):
-    loss: Literal["non_saturating", "minimax"] = "non_saturating"
+    loss: Literal["non_saturating", "minimax", "hinge"] = "non_saturating"
     d_steps: int = setting(1, POSITIVE)  # discriminator updates per generator update (the paper's k)
     lr_g: float = setting(2e-4, POSITIVE)
     lr_d: float = setting(2e-4, POSITIVE)
@@ -141,7 +141,7 @@ class _Flatten(torch.nn.Module):
 
 class GAN(GANModel, GaussianLatent):
     Config = GANConfig
-    description = "GAN (Goodfellow 2014): BCE discriminator, non-saturating or minimax generator loss"
+    description = "GAN (Goodfellow 2014): BCE discriminator with a non-saturating or minimax generator loss, or the hinge loss"
 
     def __init__(self, config: GANConfig, data_shape: tuple[int, ...]) -> None:
         super().__init__(config, data_shape)
@@ -167,9 +167,11 @@ class GAN(GANModel, GaussianLatent):
 
     def discriminator_loss(self, x_real: Tensor, x_fake: Tensor) -> tuple[Tensor, dict[str, float]]:
         """D's loss on what it judges of a real and a generated batch (``discriminator_input``:
-        augmented, packed), and its logs: d_real and d_fake are mean probabilities per pack."""
+        augmented, packed), and its logs: d_real and d_fake are the mean sigmoid of D's output per
+        pack (a probability under BCE; under the hinge loss the same saturation gauge)."""
         real, fake = self.discriminator(x_real), self.discriminator(x_fake)
-        loss_d = losses.discriminator_bce(real, fake)
+        objective = losses.discriminator_hinge if self.config.loss == "hinge" else losses.discriminator_bce
+        loss_d = objective(real, fake)
         return loss_d, {
             "d_real": torch.sigmoid(real).mean().item(),
             "d_fake": torch.sigmoid(fake).mean().item(),
@@ -178,6 +180,8 @@ class GAN(GANModel, GaussianLatent):
     def generator_loss(self, fake_scores: Tensor) -> Tensor:
         if self.config.loss == "minimax":
             return losses.generator_minimax(fake_scores)
+        if self.config.loss == "hinge":
+            return losses.generator_wasserstein(fake_scores)
         return losses.generator_non_saturating(fake_scores)
 
     def critic_steps_per_generator_step(self) -> int:
