@@ -13,6 +13,7 @@ With ``--truncations 0.9,0.8`` each run is also judged on samples drawn with tho
 (`gankit eval RUN --metrics fid,cls --truncation PSI`: z pulled towards 0), in its own table.
 
     PYTHONPATH=src:. python benchmarks/demo.py --seeds 0,1,2 --threads 2 --name quiet
+    PYTHONPATH=src:. python benchmarks/demo.py --seeds 3,4 --threads 1 --name probe-hinge --set model.loss=hinge
 """
 
 from __future__ import annotations
@@ -42,14 +43,15 @@ def d_outputs_at_end(run: Path, share: float = 0.2) -> dict[str, float]:
     return {key: statistics.mean(r[key] for r in tail) for key in ("d_real", "d_fake")}
 
 
-def run_seed(seed: int, config: str, threads: int, work: Path, truncations: list[float]) -> dict:
+def run_seed(seed: int, config: str, overrides: list[str], threads: int, work: Path, truncations: list[float]) -> dict:
     gankit = [sys.executable, "-m", "gankit"]
     out = work / f"seed-{seed}"
     if out.exists():
         raise SystemExit(f"{out} exists; remove it or choose another --name")
     features_s, _, _ = run_child(gankit + ["features", "train", "--data", "digits", "--size", "16", "--if-missing"], threads)
+    settings = [arg for item in overrides for arg in ("--set", item)]
     train_s, peak_mb, _ = run_child(gankit + ["train", "gan", "--config", config, "--seed", str(seed), "--out", str(out),
-                                          "--no-progress"], threads)
+                                          "--no-progress", *settings], threads)
     evaluation = json.loads((out / "eval.json").read_text())
     truncated = {}
     for psi in truncations:  # each eval rewrites eval.json, so the end-of-training one is read first
@@ -78,7 +80,8 @@ def summary(report: dict) -> str:
         f"Machine: {report['machine']}; fp32 matmul peak {report['peak_gflops']:.0f} GFLOP/s at "
         f"{report['threads']} thread(s) ({report['peak_gflops'] / SLOW_MACHINE_GFLOPS:.1f}x the 2-core AVX2 "
         f"machine's {SLOW_MACHINE_GFLOPS:.0f})  ",
-        f"Date: {report['date']}; config {report['config']}; seeds {', '.join(str(r['seed']) for r in rows)}",
+        f"Date: {report['date']}; config {report['config']}"
+        f"{''.join(f' --set {item}' for item in report.get('overrides', []))}; seeds {', '.join(str(r['seed']) for r in rows)}",
         "",
         "| seed | train wall (s) | features (s) | peak RSS (MB) | D(real) / D(fake), last 20% | FID (floor) "
         "| confident >= 0.9 (real) | classes | class TV (real) | targets met |",
@@ -115,6 +118,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--name", default="demo", help="results go to benchmarks/results/demo-NAME.{json,md}")
     parser.add_argument("--work", default="runs/bench-demo")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting on top of --config for the train command (repeatable): probes of the demo's recipe")
     parser.add_argument("--truncations", default="", help="comma-separated psis to judge each run's samples at too")
     args = parser.parse_args()
 
@@ -125,14 +130,15 @@ def main() -> None:
     truncations = [float(psi) for psi in args.truncations.split(",") if psi.strip()]
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        rows.append(run_seed(seed, args.config, args.threads, work, truncations))
+        rows.append(run_seed(seed, args.config, args.overrides, args.threads, work, truncations))
         r = rows[-1]
         print(f"seed {seed}: {r['train_s']:.0f} s, confident {r['cls_confident']:.3f}, classes {r['cls_classes']}, "
               f"TV {r['cls_tv']:.3f}, FID {r['fid']:.1f}, D {r['d_real']:.2f}/{r['d_fake']:.2f}", flush=True)
     report = {
         "date": str(date.today()), "command": "python benchmarks/demo.py " + " ".join(sys.argv[1:]),
         "machine": f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), torch {torch.__version__}",
-        "threads": args.threads, "peak_gflops": peak / 1e9, "config": args.config, "targets": TARGETS, "runs": rows,
+        "threads": args.threads, "peak_gflops": peak / 1e9, "config": args.config,
+        "overrides": args.overrides, "targets": TARGETS, "runs": rows,
     }
     results = Path("benchmarks/results")
     results.mkdir(parents=True, exist_ok=True)
