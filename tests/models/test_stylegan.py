@@ -165,6 +165,9 @@ def test_lazy_r1_cadence_and_adam_correction():
     model = tiny((1, 8, 8), r1_every=3)
     logs = [model.train_step(real_batch(2, (1, 8, 8)), step) for step in range(7)]
     assert [i for i, row in enumerate(logs) if "r1" in row] == [0, 3, 6]
+    # R1 is its own update of D (StyleGAN2's lazy regularisation), which the rescaled Adam assumes
+    d_updates = {int(state["step"]) for state in model.optimizers["d"].state.values()}
+    assert d_updates == {7 + 3}  # every parameter of D, its last bias included (DDP needs them all)
     ratio = 3 / 4
     group = model.optimizers["d"].param_groups[0]
     assert group["lr"] == pytest.approx(0.002 * ratio)
@@ -209,3 +212,11 @@ def test_minibatch_stddev_any_batch_size(n):
     x = torch.randn(n, 5, 4, 4)
     out = minibatch_stddev(x, 4)
     assert out.shape == (n, 6, 4, 4) and torch.equal(out[:, :5], x)
+
+
+def test_the_constant_input_starts_at_ones_or_at_stylegan2s_normal_draw():
+    assert torch.equal(tiny().generator.synthesis.const, torch.ones_like(tiny().generator.synthesis.const))
+    const = tiny(const_init="normal").generator.synthesis.const
+    assert const.std().item() > 0.5 and abs(const.mean().item()) < 0.5
+    ema = tiny(const_init="normal")
+    assert torch.equal(ema.generator_ema.synthesis.const, ema.generator.synthesis.const)  # the EMA starts as G

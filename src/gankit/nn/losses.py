@@ -94,6 +94,10 @@ def r1_penalty(discriminator: Callable[[Tensor], Tensor], x_real: Tensor) -> Ten
     discriminator = eager(discriminator)
     with full_precision(x_real.device):
         x = x_real.detach().float().requires_grad_(True)
-        (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)
-        return grad.pow(2).flatten(1).sum(1).mean()
+        scores = discriminator(x)
+        (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+        # + 0 x the scores: D's last bias has no part in the input gradient, and as its own update
+        # (lazy R1) under DistributedDataParallel every parameter must receive a gradient (the
+        # same term as StyleGAN2-ADA's loss adds, for the same reason).
+        return grad.pow(2).flatten(1).sum(1).mean() + 0 * scores.sum()
 

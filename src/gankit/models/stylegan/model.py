@@ -54,6 +54,7 @@ class StyleGANConfig(Settings):
     mbstd_group: int = setting(4, POSITIVE)
     # How w styles each layer: AdaIN on the features (StyleGAN) or modulated, demodulated weights (StyleGAN2).
     style_op: Literal["adain", "modulated"] = "adain"
+    const_init: Literal["ones", "normal"] = "ones"  # the learned 4x4 input's start: StyleGAN's ones or StyleGAN2's N(0, 1)
     augment: str = ""  # DiffAugment policy for D's inputs, e.g. "color,translation,cutout" (small data)
 
     def validate(self) -> None:
@@ -78,7 +79,7 @@ class StyleGAN(GANModel, LatentGenerator, StyleSynthesizer):
             raise GankitError(f"{error} (set data.image_size, e.g. 32)") from None
         self.generator = StyleGenerator(
             config.latent_dim, config.w_dim, config.mapping_depth, self.data_shape,
-            config.g_width, config.max_width, config.mapping_lr_multiplier, config.style_op,
+            config.g_width, config.max_width, config.mapping_lr_multiplier, config.style_op, config.const_init,
         )
         self.discriminator = StyleDiscriminator(self.data_shape, config.d_width, config.max_width, config.mbstd_group)
         # The EMA copy lives in the model so that it travels in state_dict and checkpoints.
@@ -93,8 +94,8 @@ class StyleGAN(GANModel, LatentGenerator, StyleSynthesizer):
 
     def configure_optimizers(self) -> dict[str, Optimizer]:
         c = self.config
-        # Lazy R1 (StyleGAN2, appendix B): D's regulariser runs one step in r1_every, so Adam's
-        # lr and betas are rescaled to keep the same effective momentum per image seen.
+        # Lazy R1 (StyleGAN2, appendix B): D's regulariser is an extra update of D on one step in
+        # r1_every, so Adam's lr and betas are rescaled to keep the same effective momentum per image seen.
         ratio = c.r1_every / (c.r1_every + 1) if c.r1_gamma > 0 else 1.0
         return {
             "g": Adam(self.generator.parameters(), lr=c.lr, betas=c.betas),
@@ -189,19 +190,21 @@ class StyleGAN(GANModel, LatentGenerator, StyleSynthesizer):
         x_real = batch[0]  # [N, C, H, W]
         n = x_real.shape[0]
 
-        # Discriminator: logistic loss, plus R1 on real data on every r1_every-th step.
+        # Discriminator: logistic loss, then R1 on real data on every r1_every-th step.
         with torch.no_grad():
             x_fake, _ = self.generator(*self.mixing_latents(n))
         real_logits = self.discriminator(self.augment(x_real))
         fake_logits = self.discriminator(self.augment(x_fake))
         loss_d = losses.discriminator_bce(real_logits, fake_logits)
         logs = {"loss_d": loss_d.item(), "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item()}
-        if c.r1_gamma > 0 and step % c.r1_every == 0:
-            # With augmentation the gradient is taken through it, with respect to the real images.
-            r1 = losses.r1_penalty(lambda x: self.discriminator(self.augment(x)), x_real)
-            loss_d = loss_d + 0.5 * c.r1_gamma * c.r1_every * r1
-            logs["r1"] = r1.item()
         self.optimize(loss_d, "d")
+        if c.r1_gamma > 0 and step % c.r1_every == 0:
+            # Its own update of D, as StyleGAN2's lazy regularisation (the "Dreg" phase) does: the
+            # reason configure_optimizers rescales D's Adam. With augmentation the gradient is taken
+            # through it, with respect to the real images.
+            r1 = losses.r1_penalty(lambda x: self.discriminator(self.augment(x)), x_real)
+            self.optimize(0.5 * c.r1_gamma * c.r1_every * r1, "d")
+            logs["r1"] = r1.item()
 
         # Generator: non-saturating loss; D is frozen so no gradients are computed for it.
         self.discriminator.requires_grad_(False)

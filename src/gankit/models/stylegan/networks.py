@@ -145,12 +145,16 @@ class SynthesisNetwork(nn.Module):
     """Per-layer styles ws [N, num_layers, w_dim] (and noise maps) -> images [N, C, H, W]."""
 
     def __init__(self, w_dim: int, image_shape: tuple[int, int, int], width: int, max_width: int,
-                 style_op: str = "adain") -> None:
+                 style_op: str = "adain", const_init: str = "ones") -> None:
         super().__init__()
         channels, size, _ = image_shape
         self.resolutions = layer_resolutions(size)
         widths = [_width(r, size, width, max_width) for r in self.resolutions]
-        self.const = nn.Parameter(torch.ones(1, widths[0], 4, 4))  # the learned input; z never enters here
+        # The learned input; z never enters here. StyleGAN starts it at ones, StyleGAN2 at N(0, 1):
+        # a flat map gives the first AdaIN nothing to normalise but the noise, so until the
+        # constant learns a layout, the 4x4 layout is the noise's, not w's.
+        start = torch.ones if const_init == "ones" else torch.randn
+        self.const = nn.Parameter(start(1, widths[0], 4, 4))
         self.layers = nn.ModuleList()
         for i, (resolution, c_out) in enumerate(zip(self.resolutions, widths)):
             c_in = widths[max(i - 1, 0)]
@@ -193,10 +197,11 @@ class StyleGenerator(nn.Module):
         max_width: int = 128,
         mapping_lr_multiplier: float = 0.01,
         style_op: str = "adain",
+        const_init: str = "ones",
     ) -> None:
         super().__init__()
         self.mapping = MappingNetwork(latent_dim, w_dim, mapping_depth, mapping_lr_multiplier)
-        self.synthesis = SynthesisNetwork(w_dim, image_shape, width, max_width, style_op)
+        self.synthesis = SynthesisNetwork(w_dim, image_shape, width, max_width, style_op, const_init)
         self.num_layers = self.synthesis.num_layers
 
     def styles(self, z: Tensor, z_mix: Tensor | None = None, crossover: int = 0) -> tuple[Tensor, Tensor]:
