@@ -53,6 +53,8 @@ MODEL_SETTINGS = {
     "wgan_gp": ["model.gp_weight=0.1", "model.betas=[0.5, 0.9]", "model.lr=5e-4"],
     "wgan_gp-script": SCRIPT,
     "wgan_gp-decay": SCRIPT + ["model.lr=3e-4", "train.lr_decay=linear"],
+    # The same with the packaged latent size: does a wider latent thin the bridges between grid25's modes?
+    "wgan_gp-decay-z64": SCRIPT + ["model.lr=3e-4", "train.lr_decay=linear", "model.latent_dim=64"],
 }
 # Any of them with PacGAN's packing: "MODEL-packM" adds model.pack=M (wgan_gp-decay-pack2). The
 # batch stays 256 examples, so G's updates and the data per step are the unpacked run's and D
