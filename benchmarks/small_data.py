@@ -8,6 +8,7 @@ data.limit=null`): what a user with few images wants is the distribution they we
 from. Target: with augmentation, recall at 500 images within 0.1 of the full set's.
 
     PYTHONPATH=src:. python benchmarks/small_data.py --data ../shared/data/mnist --seeds 0,1,2
+    PYTHONPATH=src:. python benchmarks/small_data.py --summarise benchmarks/results/small-data-session10-500-s*.json
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 from datetime import date
 from pathlib import Path
@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.child import run_child
+from benchmarks.summary import mean_std
 from benchmarks.throughput import matmul_peak
 
 RECIPE = ["model.network=cnn", "model.g_width=32", "model.d_width=32", "model.d_norm=spectral",
@@ -55,17 +56,15 @@ def table(rows: list[dict]) -> str:
     for row in rows:
         groups.setdefault((row["images"], row["augment"]), []).append(row)
 
-    def stat(group: list[dict], key: str) -> str:
-        values = [r[key] for r in group]
-        spread = statistics.stdev(values) if len(values) > 1 else 0.0
-        return f"{statistics.mean(values):.3f} ± {spread:.3f}"
+    def stat(group: list[dict], key: str, digits: int = 3) -> str:
+        return mean_std([r[key] for r in group], digits)
 
     lines = ["| training images | DiffAugment | seeds | FID | precision | recall | confident | class TV | train wall (s) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for (images, augment), group in groups.items():
-        lines.append(f"| {images} | {POLICY if augment else 'off'} | {len(group)} | {stat(group, 'fid')} "
+        lines.append(f"| {images} | {POLICY if augment else 'off'} | {len(group)} | {stat(group, 'fid', 1)} "
                      f"| {stat(group, 'precision')} | {stat(group, 'recall')} | {stat(group, 'cls_confident')} "
-                     f"| {stat(group, 'cls_tv')} | {stat(group, 'train_s')} |")
+                     f"| {stat(group, 'cls_tv')} | {stat(group, 'train_s', 0)} |")
     floors = rows[0]  # every run is judged against the same full training set
     lines.append(f"| floor (real vs real) | | | {floors['fid_floor']:.3f} | {floors['precision_floor']:.3f} "
                  f"| {floors['recall_floor']:.3f} | {floors['cls_confident_floor']:.3f} | {floors['cls_tv_floor']:.3f} | |")
@@ -74,7 +73,7 @@ def table(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, help="folder of the four MNIST IDX files")
+    parser.add_argument("--data", help="folder of the four MNIST IDX files (required unless --summarise)")
     parser.add_argument("--sizes", default="500,2000", help="subset sizes")
     parser.add_argument("--full", action=argparse.BooleanOptionalAction, default=True,
                         help="also the budget-matched run on the full set (default; --no-full: the subsets only, "
@@ -85,8 +84,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--name", default="mnist")
     parser.add_argument("--work", default="runs/bench-small-data")
+    parser.add_argument("--summarise", nargs="+", metavar="RESULTS.json",
+                        help="print one table of these results files' runs (a table run in parts) and train nothing")
     args = parser.parse_args()
+    if args.summarise:
+        print(table([row for path in args.summarise for row in json.loads(Path(path).read_text())["runs"]]))
+        return
 
+    if not args.data:
+        parser.error("--data is required")
     torch.set_num_threads(args.threads)
     peak = matmul_peak(torch.float32, 1024, 20)
     run_child([sys.executable, "-m", "gankit", "features", "train", "--data", f"mnist:{args.data}", "--size", "28", "--if-missing"],
