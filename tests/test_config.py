@@ -46,7 +46,7 @@ def test_literal_and_list_fields():
     with pytest.raises(GankitError, match="data.split must be one of train, test"):
         from_dict(DataConfig, {"split": "val"}, "data")
     with pytest.raises(GankitError, match="model.loss must be one of"):
-        from_dict(GANConfig, {"loss": "hinge"}, "model")
+        from_dict(GANConfig, {"loss": "wasserstein"}, "model")
     with pytest.raises(GankitError, match="model.betas needs 2 values"):
         from_dict(GANConfig, {"betas": [0.5]}, "model")
 
